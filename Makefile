@@ -1,0 +1,49 @@
+# Spike Lab — every command a user or CI needs. `make lab` and `make test` set up first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PORT   ?= 5006
+
+.PHONY: setup lab notebooks dashboard test unit nbtest lint bench clean
+
+setup: $(STAMP)
+
+# Re-install only when the pins or the package metadata change.
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+lab: setup
+	@if [ -f dashboards/app.py ]; then \
+	  $(BIN)/panel serve dashboards/app.py --port $(PORT) --show; \
+	else \
+	  $(BIN)/jupyter lab notebooks; \
+	fi
+
+notebooks: setup
+	$(BIN)/jupyter lab notebooks
+
+dashboard: setup
+	$(BIN)/panel serve dashboards/app.py --port $(PORT) --show
+
+test: setup lint unit nbtest
+
+lint: setup
+	$(BIN)/ruff check lab tests benchmarks dashboards
+
+unit: setup
+	$(BIN)/python -m pytest -q tests
+
+nbtest: setup
+	$(BIN)/python -m pytest -q --nbval --nbval-current-env notebooks
+
+bench: setup
+	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b --quick || exit 1; done
+
+clean:
+	rm -rf $(VENV) results
