@@ -1,0 +1,101 @@
+"""Command line: `python -m lab run <method> [--field value ...]` and `python -m lab results`.
+
+Every field of a method's `Config` dataclass is a flag (`batch_size` → `--batch-size`). Bad
+input exits with code 2 and one line naming the parameter and its valid range.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+
+from tqdm.auto import tqdm
+
+from . import registry
+from .core.config import ConfigError
+from .core.results import ResultsStore, default_path
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m lab", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="train and measure one method, store the result")
+    methods = run.add_subparsers(dest="method", required=True, metavar="METHOD")
+    for name in registry.METHODS:
+        sub = methods.add_parser(name, help=registry.method(name).__doc__.splitlines()[0])
+        _add_store_flag(sub)
+        for field in dataclasses.fields(registry.method(name).Config):
+            kind = type(field.default)
+            flag = "--" + field.name.replace("_", "-")
+            if kind is bool:
+                sub.add_argument(flag, action=argparse.BooleanOptionalAction, default=field.default)
+            else:
+                sub.add_argument(flag, type=kind, default=field.default,
+                                 help=f"default: {field.default}")
+        sub.add_argument("--quiet", action="store_true", help="no progress bar")
+    listing = commands.add_parser("results", help="list the stored runs")
+    _add_store_flag(listing)
+    listing.add_argument("--method")
+    listing.add_argument("--dataset")
+    return parser
+
+
+def _add_store_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--results", default=None,
+                        help=f"SQLite results file (default: $LAB_RESULTS or {default_path()})")
+
+
+def _run(args: argparse.Namespace) -> int:
+    module = registry.method(args.method)
+    fields = {f.name: getattr(args, f.name) for f in dataclasses.fields(module.Config)}
+    config = module.Config(**fields)
+    store = ResultsStore(args.results)
+    with tqdm(total=100, desc=args.method, disable=args.quiet, unit="%",
+              bar_format="{l_bar}{bar}| {postfix}") as bar:
+
+        def progress(fraction: float, message: str) -> None:
+            bar.update(round(100 * fraction) - bar.n)
+            bar.set_postfix_str(message)
+
+        run_id = registry.execute(args.method, config, store, progress)
+    run = store.get(run_id)
+    summary = ", ".join(f"{k}={_fmt(v)}" for k, v in run.metrics.items())
+    print(f"run {run_id} finished in {sum(run.timings.values()):.1f} s: {summary}")
+    print(f"stored in {store.path}")
+    return 0
+
+
+def _results(args: argparse.Namespace) -> int:
+    store = ResultsStore(args.results)
+    runs = store.runs(args.method, args.dataset)
+    if not runs:
+        print(f"no runs in {store.path}; try: python -m lab run bptt")
+        return 0
+    print(f"{'id':>4}  {'method':<18} {'dataset':<8} {'seed':>4}  {'status':<11} "
+          f"{'accuracy':>8}  {'started':<19}")
+    for r in runs:
+        acc = r.metrics.get("accuracy")
+        started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.started_at))
+        print(f"{r.id:>4}  {r.method:<18} {r.dataset:<8} {r.seed:>4}  {r.status:<11} "
+              f"{_fmt(acc) if acc is not None else '-':>8}  {started}")
+    return 0
+
+
+def _fmt(value) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args) if args.command == "run" else _results(args)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except ValueError as err:  # an unusable results path, from ResultsStore
+        if "results" not in str(err):
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        return 2

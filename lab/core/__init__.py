@@ -1,0 +1,1 @@
+"""The shared core: neurons, encodings, data, models, measurement, training, results."""

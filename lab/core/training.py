@@ -1,0 +1,75 @@
+"""The one training loop: mini-batch Adam on cross-entropy, with a hook for what differs.
+
+Methods differ in `forward(model, x) -> logits` (how the input is encoded and read out) and
+optionally `step(model, x, y, optimizer) -> loss` (e.g. truncated or local backprop).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .data import Split, batches
+
+Forward = Callable[[nn.Module, Tensor], Tensor]
+Progress = Callable[[float, str], None]
+
+
+class RunCancelled(Exception):
+    """Raised by a progress callback to stop a run between steps."""
+
+
+def seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+
+
+def default_step(forward: Forward) -> Callable[[nn.Module, Tensor, Tensor, torch.optim.Optimizer],
+                                               float]:
+    """Forward, cross-entropy, backward, update."""
+
+    def step(model: nn.Module, x: Tensor, y: Tensor, optimizer: torch.optim.Optimizer) -> float:
+        optimizer.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(forward(model, x), y)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    return step
+
+
+def train(model: nn.Module, split: Split, forward: Forward, *, epochs: int, lr: float,
+          batch_size: int, seed: int, device: torch.device | None = None,
+          step: Callable | None = None, progress: Progress | None = None) -> list[float]:
+    """Train `model` on `split`'s training set; returns the mean loss of each epoch."""
+    seed_everything(seed)
+    device = device or torch.device("cpu")
+    model.to(device).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    step = step or default_step(forward)
+    n_batches = -(-len(split.y_train) // batch_size)
+    history = []
+    for epoch in range(epochs):
+        losses = []
+        for i, (x, y) in enumerate(batches(split.x_train, split.y_train, batch_size, True,
+                                           seed + epoch)):
+            losses.append(step(model, x.to(device), y.to(device), optimizer))
+            if progress:
+                progress((epoch + (i + 1) / n_batches) / epochs,
+                         f"epoch {epoch + 1}/{epochs} loss {sum(losses) / len(losses):.3f}")
+        history.append(sum(losses) / len(losses))
+    model.eval()
+    return history
+
+
+@torch.no_grad()
+def predict(model: nn.Module, x: Tensor, forward: Forward, batch_size: int = 512,
+            device: torch.device | None = None) -> Tensor:
+    """Concatenated `forward` outputs over `x`, in eval mode and without gradients."""
+    device = device or torch.device("cpu")
+    model.to(device).eval()
+    outs = [forward(model, xb.to(device)).cpu()
+            for xb, _ in batches(x, torch.zeros(len(x)), batch_size)]
+    return torch.cat(outs, dim=-2 if outs[0].dim() == 3 else 0)
