@@ -30,15 +30,18 @@ def default_surrogate() -> SpikeFn:
     return surrogate.atan(alpha=2.0)
 
 
+_ATAN = default_surrogate()
+
+
 def fire(x: Tensor, spike_fn: SpikeFn | None = None) -> Tensor:
-    """s = H(x) with H(0) = 1, differentiable through `spike_fn` when gradients are needed.
+    """s = H(x) with H(0) = 1, differentiable through `spike_fn` (default: arctan) when needed.
 
     snnTorch's surrogates fire on x > 0; the conversion theory needs x ≥ 0 (a neuron whose
     potential reaches θ exactly fires), so the equality case is added without a gradient.
     """
-    if spike_fn is None or not (torch.is_grad_enabled() and x.requires_grad):
+    if not (torch.is_grad_enabled() and x.requires_grad):
         return (x >= 0).to(x.dtype)
-    return spike_fn(x) + (x == 0).to(x.dtype)
+    return (spike_fn or _ATAN)(x) + (x == 0).to(x.dtype)
 
 
 class NeuronOutput(NamedTuple):

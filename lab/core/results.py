@@ -128,9 +128,12 @@ class ResultsStore:
         self._write("UPDATE runs SET status=?, error=?, finished_at=? WHERE id=?",
                     (status, error, time.time(), run_id))
 
-    def runs(self, method: str | None = None, dataset: str | None = None) -> list[Run]:
-        """All runs, newest first, optionally filtered by method and dataset."""
+    def runs(self, method: str | None = None, dataset: str | None = None,
+             run_id: int | None = None) -> list[Run]:
+        """All runs, newest first, optionally filtered by method, dataset or id."""
         sql, args = "SELECT * FROM runs WHERE 1=1", []
+        if run_id is not None:
+            sql, args = sql + " AND id=?", [*args, run_id]
         if method:
             sql, args = sql + " AND method=?", [*args, method]
         if dataset:
@@ -145,9 +148,9 @@ class ResultsStore:
 
     def get(self, run_id: int) -> Run:
         """One run by id; KeyError if there is none."""
-        for run in self.runs():
-            if run.id == run_id:
-                return run
+        found = self.runs(run_id=run_id)
+        if found:
+            return found[0]
         raise KeyError(f"no run with id {run_id} in {self.path}")
 
 
