@@ -34,6 +34,18 @@ def test_matches_per_step_reference(beta, reset, v_init):
     assert torch.allclose(out.v_final, v_final.double())
 
 
+@pytest.mark.parametrize("beta", [1.0, 0.8])
+@pytest.mark.parametrize("reset", ["subtract", "zero"])
+def test_training_path_equals_inference_path(beta, reset):
+    current = torch.randn(10, 6, 30, generator=torch.Generator().manual_seed(2))
+    threshold = torch.rand(30, generator=torch.Generator().manual_seed(3)) + 0.5
+    fast = simulate(current, threshold, beta, 0.5 * threshold, reset, record=True)
+    slow = simulate(current.clone().requires_grad_(), threshold, beta, 0.5 * threshold, reset,
+                    record=True)
+    assert torch.equal(fast.spikes, slow.spikes.detach())
+    assert torch.equal(fast.v_trace, slow.v_trace.detach())
+
+
 @pytest.mark.parametrize("reset", ["subtract", "zero"])
 def test_matches_snntorch_leaky_same_step_reset(reset):
     g = torch.Generator().manual_seed(0)

@@ -86,6 +86,8 @@ def simulate(
     validate(threshold=threshold, beta=beta, reset=reset)
     if current.dim() < 1 or current.shape[0] < 1:
         raise ValueError(f"current must be [T, ...] with T ≥ 1, got shape {tuple(current.shape)}")
+    if not (torch.is_grad_enabled() and current.requires_grad):
+        return _simulate_in_place(current, threshold, beta, v_init, reset, record)
     v = torch.zeros_like(current[0]) + v_init
     spikes, trace = [], []
     for t in range(current.shape[0]):
@@ -94,6 +96,30 @@ def simulate(
         if record:
             trace.append(v)
     return NeuronOutput(torch.stack(spikes), v, torch.stack(trace) if record else None)
+
+
+def _simulate_in_place(current: Tensor, threshold: float | Tensor, beta: float,
+                       v_init: float | Tensor, reset: Reset, record: bool) -> NeuronOutput:
+    """The same dynamics without autograd: three in-place passes per step, no stacking.
+
+    Inference is memory-bound, so this runs about 2× faster than `step` (benchmarks/simulate.py).
+    """
+    spikes = torch.empty_like(current)
+    trace = torch.empty_like(current) if record else None
+    v = torch.zeros_like(current[0]) + v_init
+    theta = torch.as_tensor(threshold, dtype=v.dtype)
+    for t in range(current.shape[0]):
+        if beta != 1.0:
+            v.mul_(beta)
+        v.add_(current[t])
+        torch.ge(v, threshold, out=spikes[t])
+        if reset == "subtract":
+            v.addcmul_(spikes[t], theta, value=-1.0)
+        else:
+            v.mul_(1.0 - spikes[t])
+        if record:
+            trace[t] = v
+    return NeuronOutput(spikes, v, trace)
 
 
 def validate(threshold: float | Tensor, beta: float, reset: str) -> None:

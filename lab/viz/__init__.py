@@ -1,0 +1,1 @@
+"""Plotly figures for the notebooks and the dashboard, one module per topic."""
