@@ -1,0 +1,196 @@
+"""Streaming rollouts: delay-matched ANNs on event streams, converted to SNNs (Kugele et al. 2020).
+
+A network is a graph whose edges carry a layer and a delay (`graph`). In the **sequential**
+rollout a frame passes through all layers in one step; in the **streaming** rollout every edge
+delays by one step, so all layers update in parallel, like an SNN's (`rollout`). The ANN is
+trained in its rollout with a loss at every step, then converted to IF neurons whose synaptic
+delays are one frame (`snn`). The anytime curve — accuracy at every step — and its first step
+better than chance (`anytime`) show what skip edges buy: an earlier first answer.
+
+The SNN's answer at frame step t is the 'running' readout: the mean output current since the
+output could first see input (see `snn.outputs`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+from dataclasses import dataclass
+from functools import lru_cache
+
+import torch.nn.functional as F
+from torch import Tensor
+
+from ..core import config as cfg
+from ..core import data, measure, training
+from .anytime import accuracy_per_step, chance_level, first_better_than_chance, running_mean
+from .graph import Edge, Graph, make_graph
+from .rollout import (
+    ROLLOUTS,
+    anytime_loss,
+    delays,
+    first_step,
+    forward,
+    path_delays,
+    seen_frames,
+    train,
+    unroll,
+)
+from .snn import READOUTS, SNNRun, fanouts, ops_per_step, outputs, percentile_thresholds, simulate
+
+__all__ = [
+    "READOUTS", "ROLLOUTS", "Config", "Edge", "Graph", "Outcome", "SNNRun", "accuracy_per_step",
+    "anytime_loss", "chance_level", "delays", "experiment", "fanouts", "first_better_than_chance",
+    "first_step", "forward", "load_frames", "make_graph", "ops_per_step", "outputs", "path_delays",
+    "percentile_thresholds", "run", "running_mean", "seen_frames", "simulate", "train", "unroll",
+]
+
+DATASETS = ("nmnist_like", "moving_digits")
+CALIBRATION_SAMPLES = 256  # training recordings whose ANN states set the thresholds
+
+
+@lru_cache(maxsize=4)
+def load_frames(dataset: str, n_time_bins: int, downsample: int = 1
+                ) -> tuple[data.Split, tuple[str, ...]]:
+    """An emulated event set at its default size and data seed 0, as event counts
+    `[N, T, 2, H/ds, W/ds]` (`downsample` = ds sums ds×ds pixel blocks), and its class names.
+
+    'nmnist_like': MNIST digits seen by three saccades of a 34×34 sensor; 'moving_digits': a
+    digit crossing a 16×16 sensor twice, the class being the order of the two directions.
+    """
+    from lab.events import MovingDigits, NMNISTLike, to_frames
+
+    cfg.one_of("dataset", dataset, DATASETS)
+    kind = NMNISTLike if dataset == "nmnist_like" else MovingDigits
+    sets = [kind(split) for split in ("train", "test")]
+    (x_train, y_train), (x_test, y_test) = (to_frames(s, n_time_bins) for s in sets)
+    if downsample > 1:
+        x_train, x_test = (F.avg_pool2d(x.flatten(0, 1), downsample).unflatten(0, x.shape[:2])
+                           * downsample**2 for x in (x_train, x_test))
+    return data.Split(x_train, y_train, x_test, y_test, dataset), tuple(kind.classes)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Laptop defaults: N-MNIST-like events on a 17×17 grid (34×34 summed 2×2), 8 frames,
+    streaming rollout with skips, 8 epochs, SNN at 8 IF steps per frame (≈ 10 s on 2 cores).
+
+    `steps_per_frame` K: SNN steps per frame, which is also every synapse's delay. `v_min`:
+    the IF neurons' floor in units of θ (−inf: none). `readout`: the SNN's answer per frame
+    (`snn.outputs`). The event sets are generated once, with data seed 0; `seed` seeds the
+    weights and the shuffling.
+    """
+
+    dataset: str = "nmnist_like"
+    rollout: str = "streaming"
+    skips: bool = True
+    n_time_bins: int = 8
+    downsample: int = 2
+    steps_per_frame: int = 8
+    percentile: float = 99.9
+    v_init: float = 0.5
+    v_min: float = 0.0
+    readout: str = "running"
+    epochs: int = 8
+    batch_size: int = 64
+    lr: float = 4e-3
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        shared = {k: v for k, v in dataclasses.asdict(self).items() if k != "dataset"}
+        cfg.check_common(types.SimpleNamespace(**shared))  # the core's datasets are image sets
+        cfg.one_of("dataset", self.dataset, DATASETS)
+        cfg.one_of("rollout", self.rollout, ROLLOUTS)
+        cfg.one_of("readout", self.readout, READOUTS)
+        cfg.require(5 <= self.n_time_bins <= 64, "n_time_bins",
+                    "in [5, 64] (the deep path needs 4 steps)", self.n_time_bins)
+        cfg.require(self.downsample in (1, 2, 4), "downsample", "1, 2 or 4", self.downsample)
+        cfg.require(1 <= self.steps_per_frame <= 64, "steps_per_frame", "in [1, 64]",
+                    self.steps_per_frame)
+        cfg.require(0 < self.percentile <= 100, "percentile", "in (0, 100]", self.percentile)
+        cfg.require(0 <= self.v_init <= 1, "v_init", "in [0, 1] (units of θ)", self.v_init)
+        cfg.require(self.v_min <= 0, "v_min", "≤ 0 (units of θ; -inf for no floor)", self.v_min)
+
+
+@dataclass
+class Outcome:
+    """Everything one run produces; `run` stores a summary of it. Curves are per frame step."""
+
+    config: Config
+    graph: Graph
+    labels: Tensor  # test labels
+    ann_accuracy: Tensor  # y[t] of the trained rollout
+    ann_running_accuracy: Tensor  # running mean of y[t], the SNN's readout applied to the ANN
+    snn_accuracy: Tensor  # `config.readout`
+    snn_window_accuracy: Tensor  # the 'window' readout
+    thresholds: dict[str, float]
+    ann_macs: list[float]  # per sample
+    snn_ops: list[float]  # per sample
+    spikes_per_sample: dict[str, float]  # per hidden node, over the whole stream
+    loss_per_epoch: list[float]
+    timings: dict[str, float]
+
+    @property
+    def first_step(self) -> int:
+        """The first step at which the ANN's output can have seen frame 0."""
+        return first_step(self.graph, self.config.rollout)
+
+    def first_useful(self, curve: Tensor) -> int:
+        """The first step of `curve` better than chance (−1: none)."""
+        return first_better_than_chance(curve, self.labels)
+
+
+def experiment(config: Config, progress: training.Progress | None = None) -> Outcome:
+    """Train the ANN in its rollout, convert it to the delay-matched SNN, measure both."""
+    device = cfg.resolve_device(config.device)
+    split, _ = load_frames(config.dataset, config.n_time_bins, config.downsample)
+    training.seed_everything(config.seed)
+    graph = make_graph(tuple(split.x_train.shape[2:]), split.num_classes, config.skips)
+    fraction = (lambda f, msg: progress(0.85 * f, msg)) if progress else None
+    with measure.wall_time() as train_time:
+        history = train(graph, split, config.rollout, epochs=config.epochs, lr=config.lr,
+                        batch_size=config.batch_size, seed=config.seed, device=device,
+                        progress=fraction)
+    if progress:
+        progress(0.85, f"SNN at {config.steps_per_frame} steps per frame")
+    with measure.wall_time() as test_time:
+        ann_out = training.predict(graph, split.x_test, forward(config.rollout), device=device)
+        thresholds = percentile_thresholds(graph, split.x_train[:CALIBRATION_SAMPLES],
+                                           config.rollout, config.percentile)
+        snn = simulate(graph, split.x_test.transpose(0, 1).to(device), thresholds,
+                       config.steps_per_frame, config.v_init, config.v_min)
+    labels, start = split.y_test, first_step(graph, "streaming")  # the SNN's delays
+    ann_macs, snn_ops = ops_per_step(graph, snn, len(labels))
+    return Outcome(
+        config, graph, labels, accuracy_per_step(ann_out, labels),
+        accuracy_per_step(running_mean(ann_out, first_step(graph, config.rollout)), labels),
+        accuracy_per_step(outputs(snn, start, config.readout).cpu(), labels),
+        accuracy_per_step(outputs(snn, start, "window").cpu(), labels), thresholds,
+        ann_macs, snn_ops, {n: float(s.sum()) / len(labels) for n, s in snn.spikes.items()},
+        history, {"train_s": train_time["s"], "test_s": test_time["s"]})
+
+
+def run(config: Config, progress: training.Progress | None = None) -> dict:
+    """Train, convert and measure; metrics, the anytime curves (per frame step) and timings."""
+    out = experiment(config, progress)
+    chance, bar = chance_level(out.labels)
+    metrics = {
+        "accuracy": float(out.snn_accuracy[-1]), "ann_accuracy": float(out.ann_accuracy[-1]),
+        "timesteps": config.n_time_bins * config.steps_per_frame,
+        "first_step": out.first_step,
+        "first_useful_step_ann": out.first_useful(out.ann_accuracy),
+        "first_useful_step_snn": out.first_useful(out.snn_accuracy),
+        "chance_accuracy": chance, "chance_bar": bar,
+        "ann_macs_per_sample": sum(out.ann_macs), "snn_ops_per_sample": sum(out.snn_ops),
+        "ops_ratio": sum(out.snn_ops) / sum(out.ann_macs), "final_loss": out.loss_per_epoch[-1],
+    }
+    curves = {"accuracy_per_step_ann": out.ann_accuracy.tolist(),
+              "accuracy_per_step_ann_running": out.ann_running_accuracy.tolist(),
+              "accuracy_per_step_snn": out.snn_accuracy.tolist(),
+              "accuracy_per_step_snn_window": out.snn_window_accuracy.tolist(),
+              "ann_macs_per_step": out.ann_macs, "snn_ops_per_step": out.snn_ops,
+              "loss_per_epoch": out.loss_per_epoch,
+              "threshold_per_layer": list(out.thresholds.values()),
+              "spikes_per_sample_per_layer": list(out.spikes_per_sample.values())}
+    return {"metrics": metrics, "curves": curves, "timings": out.timings}

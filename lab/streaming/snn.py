@@ -1,0 +1,154 @@
+"""The converted SNN: IF neurons whose synaptic delays match the streaming rollout, and its cost.
+
+The SNN runs K = `steps_per_frame` steps per event frame and every synapse delays spikes by K
+steps, one rollout step, so that in frame window t
+
+    rate_n[t] = θ_n · (spikes of n in window t) / K  ≈  h_n[t]  of the streaming ANN,
+
+clipped to [0, θ_n] and quantized to θ_n/K. θ_n comes from the ANN's activation statistics.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from ..core import config as cfg
+from ..core import data, neurons
+from .anytime import running_mean
+from .graph import Graph
+from .rollout import unroll
+
+READOUTS = ("running", "window")
+
+
+def hidden_nodes(graph: Graph) -> list[str]:
+    """The nodes that become IF neurons: all but the input and the output (which integrates)."""
+    return [n for n in graph.order if n != graph.output]
+
+
+@torch.no_grad()
+def percentile_thresholds(graph: Graph, x: Tensor, rollout: str, percentile: float = 99.9,
+                          batch_size: int = 128) -> dict[str, float]:
+    """θ per hidden node: the `percentile` of its positive ANN states over recordings `x`
+    `[N, T, ...]` at all steps — robust normalization (Rueckauer et al. 2017), silent states
+    left out as in `lab.conversion.threshold_balance`, which reads only sequential models."""
+    if not 0 < percentile <= 100:
+        raise ValueError(f"percentile must be in (0, 100], got {percentile}")
+    hidden = hidden_nodes(graph)
+    positive: dict[str, list[Tensor]] = {n: [] for n in hidden}
+    graph.eval()
+    for xb, _ in data.batches(x, torch.zeros(len(x)), batch_size):
+        states = unroll(graph, xb.transpose(0, 1).to(_device(graph)), rollout)
+        for n in hidden:
+            positive[n].append(states[n][states[n] > 0].cpu())
+    values = {n: torch.cat(p).numpy() for n, p in positive.items()}
+    return {n: float(np.percentile(v, percentile)) if v.size else 1.0 for n, v in values.items()}
+
+
+@dataclass
+class SNNRun:
+    """Output currents `[T·K, B, C]`; per SNN step, summed over the batch: SOPs and spikes."""
+
+    currents: Tensor
+    sops: Tensor  # [T·K]
+    spikes: dict[str, Tensor]  # node → [T·K]
+    steps_per_frame: int
+
+
+@torch.no_grad()
+def simulate(graph: Graph, frames: Tensor, thresholds: dict[str, float], steps_per_frame: int,
+             v_init: float = 0.5, v_min: float = 0.0) -> SNNRun:
+    """The SNN of `graph` over frames `[T, B, P, H, W]`, one IF step (`neurons.step`) at a time.
+
+    Frame t is the input current during SNN steps tK ≤ n < (t+1)K. Every synapse delays by
+    K steps: a node at step n reads its sources' outputs θ·s of step n − K (the input edges read
+    frame t − 1), the streaming rollout's delay of one step. Hidden nodes are IF neurons with
+    v[0] = v_init·θ and a floor, v ← max(v, v_min·θ) after the reset (v_min = −inf: none); the
+    output node does not fire, its input current is the readout.
+
+    Why the floor: a neuron driven negative for several frames piles up negative potential and
+    stays silent after its input turns positive (the residual membrane potential, grown across
+    frames), so without it the SNN drifts away from the ANN frame after frame.
+    """
+    graph.check_frames(frames)
+    cfg.positive("steps_per_frame", steps_per_frame)
+    hidden = hidden_nodes(graph)
+    if missing := [n for n in hidden if n not in thresholds]:
+        raise ValueError(f"thresholds are missing for layers {missing}")
+    k_steps, (n_frames, batch) = steps_per_frame, frames.shape[:2]
+    theta = {n: float(thresholds[n]) for n in hidden}
+    v = {n: frames.new_full((batch, *graph.shapes[n]), v_init * theta[n]) for n in hidden}
+    ring = {n: [frames.new_zeros(batch, *graph.shapes[n])] * k_steps for n in hidden}
+    fan = fanouts(graph)
+    currents, sops = [], torch.zeros(n_frames * k_steps)
+    spikes = {n: torch.zeros(n_frames * k_steps) for n in hidden}
+    graph.eval()
+    for step in range(n_frames * k_steps):
+        window, k = divmod(step, k_steps)
+        if k == 0:  # a new window: the input edges now carry the previous frame
+            shown = frames[window - 1] if window else torch.zeros_like(frames[0])
+            drive = {e.name: graph.layers[e.name](shown) for e in graph.outgoing(graph.input)}
+        # ring[n][k] still holds n's output of step − K: all reads come before any write
+        inputs = {n: sum(drive[e.name] if e.src == graph.input
+                         else graph.layers[e.name](ring[e.src][k]) for e in graph.incoming(n))
+                  for n in graph.order}
+        for n in hidden:
+            s, v[n] = neurons.step(inputs[n], v[n], theta[n])
+            v[n] = v[n].clamp(min=v_min * theta[n])
+            ring[n][k] = theta[n] * s
+            spikes[n][step] = s.sum()
+            sops[step] += sum(float((s * fan[e.name]).sum()) for e in graph.outgoing(n))
+        currents.append(inputs[graph.output])
+    return SNNRun(torch.stack(currents), sops, spikes, k_steps)
+
+
+def outputs(run: SNNRun, start: int, readout: str = "running") -> Tensor:
+    """The SNN's answer at every frame step `[T, B, C]`, from one simulation.
+
+    'window': the mean output current over frame t's K steps (what the ANN's y[t] stands for);
+    'running': the mean over SNN steps K·min(t0, t) ≤ n < K·(t+1), since the output could first
+    see input (t0 = `start`), so later frames refine the answer instead of replacing it.
+    """
+    cfg.one_of("readout", readout, READOUTS)
+    per_frame = run.currents.unflatten(0, (-1, run.steps_per_frame)).mean(1)
+    return per_frame if readout == "window" else running_mean(per_frame, start)
+
+
+def fanouts(graph: Graph) -> dict[str, Tensor]:
+    """Per edge, the fan-out of every source unit `[*src_shape]`: how many targets it reaches.
+
+    Σ of an edge's fan-outs is its number of synapses (the MACs of one dense ANN step); a spike
+    of unit i costs fan-out(i) synaptic operations. Found as ∂Σy/∂x with every weight set to 1.
+    """
+    result = {}
+    for e in graph.edges:
+        ones = copy.deepcopy(graph.layers[e.name]).cpu()
+        for name, p in ones.named_parameters():
+            p.requires_grad_(False).fill_(0.0 if name.endswith("bias") else 1.0)
+        x = torch.zeros(1, *graph.shapes[e.src], requires_grad=True)
+        with torch.enable_grad():
+            ones(x).sum().backward()
+        result[e.name] = x.grad[0].to(_device(graph))
+    return result
+
+
+def ops_per_step(graph: Graph, run: SNNRun, batch: int) -> tuple[list[float], list[float]]:
+    """Per frame step and sample: (ANN MACs, SNN operations).
+
+    The ANN computes every edge densely at every step. The SNN's input edges carry analog
+    frames: their current is computed once per frame, at the same dense MAC cost; every other
+    edge costs the synaptic operations of the spikes it carries, over the frame's K steps.
+    """
+    macs = {name: float(f.sum()) for name, f in fanouts(graph).items()}
+    input_macs = sum(macs[e.name] for e in graph.outgoing(graph.input))
+    sops = run.sops.unflatten(0, (-1, run.steps_per_frame)).sum(1) / batch
+    return [sum(macs.values())] * len(sops), (input_macs + sops).tolist()
+
+
+def _device(module: nn.Module) -> torch.device:
+    return next(module.parameters()).device
