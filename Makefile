@@ -34,7 +34,7 @@ dashboard: setup
 test: setup lint unit nbtest
 
 lint: setup
-	$(BIN)/ruff check lab tests benchmarks dashboards
+	$(BIN)/ruff check .
 
 unit: setup
 	$(BIN)/python -m pytest -q tests
