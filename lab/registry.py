@@ -17,6 +17,10 @@ from .core.training import Progress, RunCancelled
 
 METHODS: dict[str, str] = {
     "bptt": "lab.bptt",
+    "conversion": "lab.conversion",
+    "ttl-bptt": "lab.ttl_bptt",
+    "noise-single-step": "lab.noise_training",
+    "streaming": "lab.streaming",
 }
 
 

@@ -1,0 +1,247 @@
+"""Noise-based single-step training, then the same weights as an IF network for N steps.
+
+Jiang & Zhang (Neural Comput. 2023). Every hidden neuron fires once, at T = 1, from a noisy
+start, and passes θ·s on:
+
+    v = v0 + n + I;   s = H(v − θ);   out = θ·s        (n: zero-mean noise, training only)
+
+with v0 = v_init·θ and a surrogate gradient for H. The noise n stands in for the residual
+membrane potential a multi-step IF neuron carries between steps. The identity behind it: if the
+starting potential v0 + n is uniform on [0, θ) (the ideal residual; v_init = 1/2 with `uniform`
+noise), then E[s] = P(I + v0 + n ≥ θ) = clip(I/θ, 0, 1), which is the rate Σs/N that the IF
+neuron reaches over N steps (with error at most 1/N). So after training, the same weights run
+as IF neurons (β = 1, reset by subtraction, `scale_output=True`, the same v_init) for N steps
+with the noise off; the carried membrane potential takes the noise's place.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from .core import config as cfg
+from .core import data, encoding, measure, models, training
+from .core.neurons import SpikeFn, SpikingNeuron, default_surrogate, simulate, step
+
+NOISES = ("gaussian", "uniform", "none")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Laptop defaults: digits, MLP 64-256-128-10, Gaussian noise σ = 0.3·θ, 5 epochs, N ≤ 32.
+
+    `noise`: gaussian, uniform (v0 + n uniform on [0, θ) at v_init = 1/2) or none.
+    `noise_std` (Gaussian only) is in units of θ: 0.3 ≈ 1/√12, the standard deviation of the
+    ideal residual U[0, θ), so the Gaussian matches that distribution's mean (v_init = 1/2) and
+    spread; it is also the σ whose E[s] stays closest to clip(I/θ) (largest gap 0.048).
+    `timesteps` is N_max: the IF network is run once for N_max steps and the accuracy is read at
+    every N ≤ N_max. `v_init` (units of θ) is the starting potential both at T = 1 and at T = N.
+    """
+
+    dataset: str = "digits"
+    arch: str = "mlp"
+    noise: str = "gaussian"
+    noise_std: float = 0.3
+    threshold: float = 1.0
+    v_init: float = 0.5
+    timesteps: int = 32
+    epochs: int = 5
+    batch_size: int = 32
+    lr: float = 2e-3
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        cfg.check_common(self)
+        cfg.one_of("arch", self.arch, ("mlp", "cnn"))
+        check_noise(self.noise, self.noise_std)
+        cfg.require(0.0 <= self.v_init < 1.0, "v_init", "in [0, 1) (units of threshold)",
+                    self.v_init)
+
+
+def check_noise(noise: str, noise_std: float) -> None:
+    """ConfigError naming `noise` or `noise_std` when either is outside its valid range."""
+    cfg.one_of("noise", noise, NOISES)
+    cfg.require(math.isfinite(noise_std) and noise_std >= 0, "noise_std", "≥ 0 (units of θ)",
+                noise_std)
+
+
+# --- the identity, for one neuron ------------------------------------------------------------
+
+def sample_noise(shape: torch.Size | tuple[int, ...], noise: str, noise_std: float,
+                 threshold: float = 1.0, generator: torch.Generator | None = None,
+                 device: torch.device | None = None) -> Tensor:
+    """Zero-mean noise n on the starting potential: N(0, (σ·θ)²), U[−θ/2, θ/2) or 0."""
+    check_noise(noise, noise_std)
+    if noise == "gaussian":
+        return noise_std * threshold * torch.randn(shape, generator=generator, device=device)
+    if noise == "uniform":
+        return threshold * (torch.rand(shape, generator=generator, device=device) - 0.5)
+    return torch.zeros(shape, device=device)
+
+
+def expected_spike(current: Tensor, noise: str, noise_std: float, threshold: float = 1.0,
+                   v_init: float = 0.5) -> Tensor:
+    """E[s] = P(I + v0 + n ≥ θ), closed form; with `uniform` and v_init = 1/2: clip(I/θ, 0, 1).
+
+    gaussian: Φ((I + v0 − θ)/(σθ));  uniform: clip((I + v0 − θ/2)/θ, 0, 1);  none: H(I + v0 − θ).
+    """
+    check_noise(noise, noise_std)
+    margin = current + v_init * threshold - threshold
+    if noise == "uniform":
+        return (margin / threshold + 0.5).clamp(0.0, 1.0)
+    if noise == "gaussian" and noise_std > 0:
+        return 0.5 * (1.0 + torch.erf(margin / (noise_std * threshold * math.sqrt(2.0))))
+    return (margin >= 0).to(current.dtype)
+
+
+def monte_carlo_spike(current: Tensor, noise: str, noise_std: float, threshold: float = 1.0,
+                      v_init: float = 0.5, samples: int = 10_000, seed: int = 0) -> Tensor:
+    """The mean single-step spike over `samples` noise draws: an estimate of `expected_spike`."""
+    n = sample_noise((samples, *current.shape), noise, noise_std, threshold,
+                     torch.Generator().manual_seed(seed))
+    return (current + v_init * threshold + n >= threshold).to(current.dtype).mean(0)
+
+
+def if_rate(current: Tensor, timesteps: int, threshold: float = 1.0,
+            v_init: float = 0.5) -> Tensor:
+    """Rate Σ_{t≤N} s[t] / N of an IF neuron under constant current, for every N ≤ `timesteps`.
+
+    Returns `[timesteps, ...]`. With v0 = 0 it is floor(N·I/θ)/N (never above I/θ); with
+    v0 = θ/2 it rounds; both are within 1/N of clip(I/θ, 0, 1).
+    """
+    drive = encoding.direct(current, timesteps)
+    spikes = simulate(drive, threshold, beta=1.0, v_init=v_init * threshold).spikes
+    counts = torch.arange(1, timesteps + 1, dtype=current.dtype).reshape(-1, *[1] * current.dim())
+    return spikes.cumsum(0) / counts
+
+
+# --- the single-step network and its T = N counterpart ---------------------------------------
+
+class SingleStepNeuron(nn.Module):
+    """One IF step from a noisy start: v = v0 + n + I;  s = H(v − θ);  output θ·s.
+
+    The noise n (zero mean, see `sample_noise`) is drawn only in training mode, from torch's
+    global generator (seeded by the training loop). `is_activation` lets `models.to_spiking`
+    replace it by an IF `SpikingNeuron`.
+    """
+
+    is_activation = True
+
+    def __init__(self, threshold: float = 1.0, v_init: float = 0.5, noise: str = "gaussian",
+                 noise_std: float = 0.3, spike_fn: SpikeFn | None = None) -> None:
+        super().__init__()
+        check_noise(noise, noise_std)
+        self.register_buffer("threshold", torch.as_tensor(threshold, dtype=torch.float32))
+        self.v_init, self.noise, self.noise_std = v_init, noise, noise_std
+        self.spike_fn = spike_fn or default_surrogate()
+
+    def forward(self, current: Tensor) -> Tensor:
+        theta = float(self.threshold)
+        v0 = self.v_init * theta
+        if self.training:
+            v0 = v0 + sample_noise(current.shape, self.noise, self.noise_std, theta,
+                                   device=current.device)
+        s, _ = step(current, v0, self.threshold, beta=1.0, spike_fn=self.spike_fn)
+        return s * self.threshold
+
+    def extra_repr(self) -> str:
+        return f"noise={self.noise}, noise_std={self.noise_std}·θ, v_init={self.v_init}·θ"
+
+
+def single_step_model(config: Config, split: data.Split) -> nn.Sequential:
+    """The lab's architecture with every activation a `SingleStepNeuron` (input `[B, ...]`)."""
+    return models.build(config.arch, split.image_shape, split.num_classes, lambda: SingleStepNeuron(
+        config.threshold, config.v_init, config.noise, config.noise_std))
+
+
+def to_multi_step(model: nn.Sequential, v_init: float | None = None) -> nn.Sequential:
+    """The same weights as an IF network over `[T, B, ...]`, noise off.
+
+    Each neuron keeps θ and (unless `v_init` is given, in units of θ) its v_init, and emits θ·s
+    (`scale_output=True`) as the single-step neuron did, so the next layer sees the rate
+    θ·Σs/N in place of E[θ·s] at T = 1.
+    """
+    return models.to_spiking(model, lambda m: SpikingNeuron(
+        float(m.threshold), beta=1.0, v_init=m.v_init if v_init is None else v_init,
+        scale_output=True))
+
+
+def multi_step_forward(timesteps: int):
+    """x `[B, ...]` → constant input for N steps `[N, B, ...]` → output currents `[N, B, C]`."""
+    cfg.positive("timesteps", timesteps)
+
+    def forward(model: nn.Module, x: Tensor) -> Tensor:
+        return model(encoding.direct(x, timesteps))
+
+    return forward
+
+
+def single_step_forward(model: nn.Module, x: Tensor) -> Tensor:
+    """The T = 1 network: x `[B, ...]` → logits `[B, C]` (one step, no time axis)."""
+    return model(x)
+
+
+def accuracy_per_timestep(model: nn.Sequential, split: data.Split, timesteps: int,
+                          v_init: float | None = None,
+                          device: torch.device | None = None) -> Tensor:
+    """Test accuracy (%) of `to_multi_step(model, v_init)` at every N ≤ `timesteps`, one run."""
+    snn = to_multi_step(model.cpu(), v_init)
+    outputs = training.predict(snn, split.x_test, multi_step_forward(timesteps), device=device)
+    return measure.accuracy_per_timestep(outputs, split.y_test)
+
+
+def timesteps_within(curve: list[float] | Tensor, points: float = 1.0) -> int:
+    """The smallest N whose accuracy is within `points` of the curve's best."""
+    values = torch.as_tensor(curve)
+    return int(torch.nonzero(values >= values.max() - points)[0]) + 1
+
+
+@dataclass
+class Outcome:
+    """One trained single-step network and its accuracy at T = 1 and at every N ≤ N_max."""
+
+    config: Config
+    model: nn.Sequential
+    accuracy_t1: float
+    accuracy_per_timestep: Tensor
+    loss_per_epoch: list[float]
+    timings: dict[str, float]
+
+
+def experiment(config: Config, progress: training.Progress | None = None,
+               split: data.Split | None = None) -> Outcome:
+    """Train at T = 1 with noise (seeded), then run the same weights for N ≤ N_max steps."""
+    device = cfg.resolve_device(config.device)
+    split = split or data.load(config.dataset, seed=config.seed)
+    training.seed_everything(config.seed)
+    model = single_step_model(config, split)
+    with measure.wall_time() as train_time:
+        history = training.train(model, split, single_step_forward, epochs=config.epochs,
+                                 lr=config.lr, batch_size=config.batch_size, seed=config.seed,
+                                 device=device, progress=progress)
+    logits = training.predict(model, split.x_test, single_step_forward, device=device)
+    with measure.wall_time() as test_time:
+        curve = accuracy_per_timestep(model, split, config.timesteps, device=device)
+    return Outcome(config, model.cpu(), measure.accuracy(logits, split.y_test), curve, history,
+                   {"train_s": train_time["s"], "test_s": test_time["s"]})
+
+
+def run(config: Config, progress: training.Progress | None = None) -> dict:
+    """Train at T = 1 with noise; run the same weights for N ≤ N_max steps; return the curves."""
+    split = data.load(config.dataset, seed=config.seed)
+    out = experiment(config, progress, split)
+    curve = out.accuracy_per_timestep
+    ops = measure.count_operations(to_multi_step(out.model),
+                                   encoding.direct(split.x_test[:256], config.timesteps))
+    return {
+        "metrics": {"accuracy": float(curve[-1]), "timesteps": config.timesteps,
+                    "accuracy_t1": out.accuracy_t1, "best_accuracy": float(curve.max()),
+                    "timesteps_within_1pt": timesteps_within(curve),
+                    "final_loss": out.loss_per_epoch[-1], **ops.per_sample()},
+        "curves": {"accuracy_per_timestep": curve.tolist(), "loss_per_epoch": out.loss_per_epoch},
+        "timings": out.timings,
+    }
