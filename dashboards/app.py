@@ -1,0 +1,20 @@
+"""Spike Lab dashboard: `panel serve dashboards/app.py` (or `make lab`).
+
+Compare stored runs, launch a run and watch it, list every run. The results store is
+`$LAB_RESULTS`, else `results/lab.sqlite`. Each browser session gets its own `SpikeLab`; all
+sessions share one queue of runs.
+"""
+
+import sys
+from pathlib import Path
+
+# `panel serve` puts this folder on sys.path, not the project root: make `lab` importable
+# from a plain checkout too.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from lab.dashboard import SpikeLab, views  # noqa: E402
+
+views.extension()
+app = SpikeLab()
+app.start_polling()
+app.template().servable()

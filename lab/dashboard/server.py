@@ -1,0 +1,88 @@
+"""Serve the dashboard on a free local port and open it in headless Chromium (tests, benchmark).
+
+`served(...)` starts `panel serve` as a subprocess with `$LAB_RESULTS` pointing at a given
+store, waits until it answers, and always stops it; `chromium(playwright)` launches Debian's
+Chromium with the flags a sandboxed, offline machine needs.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..core.results import PROJECT_ROOT
+
+APP = PROJECT_ROOT / "dashboards" / "app.py"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def served(results: str | os.PathLike, apps: Sequence[str | os.PathLike] = (APP,),
+           timeout: float = 120.0, log: str | os.PathLike | None = None) -> Iterator[str]:
+    """`panel serve apps` on a free port with `LAB_RESULTS=results`; yields the base URL.
+
+    The first request is made here, so the app's imports (torch, panel) are paid before the
+    caller's clock starts. The server is terminated (then killed) on exit, whatever happens.
+    """
+    port = free_port()
+    env = {**os.environ, "LAB_RESULTS": str(results)}
+    command = [sys.executable, "-m", "panel", "serve", *map(str, apps), "--port", str(port),
+               f"--allow-websocket-origin=localhost:{port}",
+               f"--allow-websocket-origin=127.0.0.1:{port}"]
+    out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115  (closed below)
+    server = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,
+                              cwd=PROJECT_ROOT, start_new_session=True)
+    url = f"http://localhost:{port}"
+    try:
+        _wait_until_up(server, url + "/" + Path(apps[0]).stem, timeout)
+        yield url
+    finally:
+        _stop(server)
+        if log:
+            out.close()
+
+
+def _wait_until_up(server: subprocess.Popen, url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"panel serve exited with code {server.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=max(1.0, deadline - time.monotonic())):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
+
+
+def _stop(server: subprocess.Popen) -> None:
+    if server.poll() is not None:
+        return
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(10)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(10)
+
+
+def chromium(playwright):
+    """Headless Debian Chromium driven by Playwright."""
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
