@@ -24,7 +24,7 @@ from torch import Tensor, nn
 
 from .activations import NOISE_KINDS, QCFS, ClippedReLU, NoiseModel, ResidualNoise
 from .core import config as cfg
-from .core import data, encoding, measure, models, neurons, training
+from .core import data, encoding, grid, measure, models, neurons, training
 from .core.neurons import SpikingNeuron
 
 VARIANTS = ("threshold-balancing", "qcfs", "residual-noise")
@@ -253,7 +253,7 @@ class Simulation:
 
 
 def histogram_edges() -> Tensor:
-    return torch.linspace(*HISTOGRAM_RANGE, HISTOGRAM_BINS + 1)
+    return grid.linspace(*HISTOGRAM_RANGE, HISTOGRAM_BINS + 1, torch.float32)
 
 
 def _layer_statistics(neuron: SpikingNeuron, current: Tensor, output: Tensor,

@@ -12,6 +12,7 @@ import torch
 from plotly.subplots import make_subplots
 from torch import Tensor
 
+from lab.core import grid
 from lab.core.neurons import Reset, simulate
 
 PROFILES = ("constant", "early", "late")
@@ -105,9 +106,7 @@ def staircase_figure(threshold: float = 1.0, timesteps: int = 8, beta: float = 1
     Traces: 'SNN rate' (multiples of θ/T: the quantization step), 'ANN clip(z, 0, θ)', and in
     the lower panel 'residual v[T]' with the band [0, θ) it stays in for the IF neuron.
     """
-    if points < 2:
-        raise ValueError(f"points must be ≥ 2, got {points}")
-    z = torch.linspace(-0.25 * threshold, 1.5 * threshold, points, dtype=torch.float64)
+    z = grid.linspace(-0.25 * threshold, 1.5 * threshold, points)
     rate, v_final = rate_curve(z, threshold, timesteps, beta, reset, v_init)
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35],
                         vertical_spacing=0.06)
@@ -139,7 +138,7 @@ def rate_identity_figure(preactivation: Tensor, rate: Tensor, residual_term: Ten
     """
     z, r, res = (t.detach().flatten().double() for t in (preactivation, rate, residual_term))
     lo, hi = float(torch.minimum(z, z - res).min()), float(torch.maximum(z, z - res).max())
-    line = torch.linspace(lo, hi, 101, dtype=torch.float64)
+    line = grid.linspace(lo, hi, 101)
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=_rounded(line), y=_rounded(line.clamp(0, threshold)),
                              name="ANN clip(z, 0, θ)", mode="lines",

@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
+from lab.core import grid
 from lab.noise_training import expected_spike, if_rate, monte_carlo_spike
 
 DIGITS = 4
@@ -30,7 +31,7 @@ def identity_curves(noise: str = "gaussian", noise_std: float = 0.3, timesteps: 
                     samples: int = 4000) -> dict[str, torch.Tensor]:
     """For input currents I across CURRENT_RANGE·θ: clip(I/θ), E[s] at T = 1, its Monte Carlo
     estimate (every 8th current) and the IF rate after `timesteps` steps from v0 = v_init·θ."""
-    current = torch.linspace(*CURRENT_RANGE, points, dtype=torch.float64) * threshold
+    current = grid.linspace(*CURRENT_RANGE, points) * threshold
     coarse = current[::8]
     return {
         "current": current,
