@@ -10,7 +10,7 @@ from torch import nn
 from lab import cli, conversion
 from lab.activations import QCFS, ClippedReLU, NoiseModel, ResidualNoise, qcfs
 from lab.conversion import Config, convert, simulate_accuracy, threshold_balance
-from lab.core import encoding, models
+from lab.core import encoding, grid, models
 from lab.core.config import ConfigError
 from lab.core.neurons import SpikingNeuron, simulate
 from lab.core.results import ResultsStore
@@ -34,7 +34,7 @@ def _inputs(n: int = 40, seed: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
 def test_if_rate_equals_qcfs_at_T_equal_L(levels):
     """θ = λ, v[0] = θ/2, constant z for T = L steps: θ·Σs/T = QCFS(z), for every z."""
     lam = 1.7
-    z = torch.linspace(-1.0, 2.5, 3001, dtype=torch.float64) * lam
+    z = grid.linspace(-1.0, 2.5, 3001) * lam
     out = simulate(z.expand(levels, -1), lam, v_init=lam / 2)
     rate = lam * out.spikes.sum(0) / levels
     assert torch.equal(rate, qcfs(z, lam, levels))
@@ -105,7 +105,7 @@ def test_clipped_relu_and_its_conversion():
 @pytest.mark.parametrize("kind", ["gaussian", "uniform"])
 def test_noise_is_active_in_training_only(kind):
     act = ResidualNoise(4, 2.0, noise=NoiseModel(kind, std=0.3))
-    z = torch.linspace(-1, 3, 20000)
+    z = grid.linspace(-1, 3, 20000, torch.float32)
     clean = qcfs(z, 2.0, 4)
     act.eval()
     assert torch.equal(act(z), clean)
@@ -119,7 +119,7 @@ def test_noise_is_active_in_training_only(kind):
 
 def test_noise_free_residual_noise_layer_is_qcfs_and_draws_nothing():
     act = ResidualNoise(4, 2.0).train()
-    z = torch.linspace(-1, 3, 100)
+    z = grid.linspace(-1, 3, 100, torch.float32)
     torch.manual_seed(0)
     assert torch.equal(act(z), qcfs(z, 2.0, 4))
     after_forward = torch.rand(3)

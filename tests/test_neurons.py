@@ -4,7 +4,7 @@ import pytest
 import snntorch as snn
 import torch
 
-from lab.core import encoding
+from lab.core import encoding, grid
 from lab.core.neurons import SpikingNeuron, simulate
 
 
@@ -80,7 +80,7 @@ def test_rate_identity_exact_for_uneven_input():
 def test_constant_input_rate_is_quantized_clip(T):
     """With v[0] = θ/2 and constant z, the rate is θ·clip(round(z·T/θ)/T, 0, 1): step θ/T."""
     threshold = 1.5
-    z = torch.linspace(-0.5, 2.0, 2001, dtype=torch.float64)
+    z = grid.linspace(-0.5, 2.0, 2001)
     out = simulate(encoding.direct(z, T), threshold=threshold, v_init=threshold / 2)
     rate = threshold * out.spikes.mean(0)
     expected = threshold * torch.clamp(torch.floor(z * T / threshold + 0.5) / T, 0, 1)
