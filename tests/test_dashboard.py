@@ -359,3 +359,10 @@ def test_a_run_that_ends_before_its_card_is_drawn_is_still_reported(fake, store)
     card = views.JobCard(job, jobs)
     launch.cards.append(card)
     assert launch.poll() == [job] and launch.poll() == []
+
+
+def test_costs_print_the_spread_to_the_decimal_of_the_mean():
+    assert summary._si(33_000, 648) == "33.0 ± 0.6 k"
+    assert summary._si(331, 0.583) == "331 ± 1"
+    assert summary._si(65_536) == "65.5 k"
+    assert summary._si(0) == "0"

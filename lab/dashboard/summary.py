@@ -173,16 +173,21 @@ def cost_rows(groups: Sequence[Group]) -> list[CostRow]:
 def _fmt(stat: Stat | None, digits: int = 1, si: bool = False) -> str:
     if stat is None:
         return "—"
-    number = _si if si else (lambda x: f"{x:.{digits}f}")
     mean, spread = stat
-    return number(mean) if spread == 0 else f"{number(mean)} ± {number(spread)}"
+    if si:
+        return _si(mean, spread)
+    return f"{mean:.{digits}f}" + (f" ± {spread:.{digits}f}" if spread else "")
 
 
-def _si(x: float) -> str:
-    for scale, suffix in ((1e9, " G"), (1e6, " M"), (1e3, " k")):
-        if abs(x) >= scale:
-            return f"{x / scale:.3g}{suffix}"
-    return f"{x:.3g}"
+def _si(mean: float, spread: float = 0.0) -> str:
+    """Three significant digits of the mean, and the spread to the same decimal, one unit:
+    33 000 ± 648 → '33.0 ± 0.6 k'."""
+    scale, suffix = next(((s, x) for s, x in ((1e9, " G"), (1e6, " M"), (1e3, " k"))
+                          if abs(mean) >= s), (1.0, ""))
+    m = mean / scale
+    decimals = max(0, 2 - math.floor(math.log10(abs(m)))) if m else 0
+    text = f"{m:.{decimals}f}" + (f" ± {spread / scale:.{decimals}f}" if spread else "")
+    return text + suffix
 
 
 def cost_frame(rows: Sequence[CostRow]) -> pd.DataFrame:
