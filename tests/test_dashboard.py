@@ -366,3 +366,12 @@ def test_costs_print_the_spread_to_the_decimal_of_the_mean():
     assert summary._si(331, 0.583) == "331 ± 1"
     assert summary._si(65_536) == "65.5 k"
     assert summary._si(0) == "0"
+
+
+def test_a_card_shows_the_loss_and_its_change_since_the_first_report(fake, store):
+    jobs = JobManager()
+    job = jobs.submit("fake", FakeConfig(steps=4), store)
+    assert job.wait(10)
+    (trend,) = views.JobCard(job, jobs)._trends
+    assert trend.label == "loss" and trend.value == 0.25
+    assert trend.value_change == pytest.approx(-0.75)  # 1.000 → 0.250

@@ -294,11 +294,13 @@ class JobCard(pn.viewable.Viewer):
                     "y": [m[n] for _, m in history if n in m]} for n in names}
         trends = {t.label: t for t in self._trends}
         for n in names:
+            y = data[n]["y"]  # the small print under the value: the change since the first log
+            change = {"value": y[-1], "value_change": (y[-1] - y[0]) / abs(y[0]) if y[0] else 0.0}
             if n in trends:
-                trends[n].param.update(data=data[n], value=data[n]["y"][-1])
+                trends[n].param.update(data=data[n], **change)
             else:
                 self._trends.append(pn.indicators.Trend(
-                    label=n, data=data[n], value=data[n]["y"][-1], plot_type="line",
+                    label=n, data=data[n], **change, plot_type="line",
                     height=110, width=240, plot_color=ACCENT, margin=(0, 10),
                     pos_color="#666", neg_color="#666"))
 
