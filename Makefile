@@ -4,6 +4,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 5006
+# Loopback only; `make dashboard ADDRESS=0.0.0.0 ORIGINS=host:5006` exposes it on purpose.
+ADDRESS ?= 127.0.0.1
+ORIGINS ?= 127.0.0.1:$(PORT) localhost:$(PORT)
+SERVE   = $(BIN)/panel serve dashboards/app.py --address $(ADDRESS) --port $(PORT) \
+          $(ORIGINS:%=--allow-websocket-origin=%) --show
 
 .PHONY: setup lab notebooks dashboard test unit nbtest lint bench clean
 
@@ -20,7 +25,7 @@ $(STAMP): requirements.lock pyproject.toml
 
 lab: setup
 	@if [ -f dashboards/app.py ]; then \
-	  $(BIN)/panel serve dashboards/app.py --port $(PORT) --show; \
+	  $(SERVE); \
 	else \
 	  $(BIN)/jupyter lab notebooks; \
 	fi
@@ -29,7 +34,7 @@ notebooks: setup
 	$(BIN)/jupyter lab notebooks
 
 dashboard: setup
-	$(BIN)/panel serve dashboards/app.py --port $(PORT) --show
+	$(SERVE)
 
 test: setup lint unit nbtest
 

@@ -21,7 +21,10 @@ import time
 from pathlib import Path
 
 from lab.core.results import ResultsStore
-from lab.dashboard import sample, server
+from lab.dashboard import sample
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dashboards"))
+import launcher  # noqa: E402  (beside the app, not in the library)
 
 GOAL_RENDER_RATIO, GOAL_QUICK_RUN_S = 1.2, 30.0
 EMPTY_APP = '''"""The empty page: the dashboard's template and extensions, nothing in it."""
@@ -73,8 +76,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=None, help="default 5 (2 with --quick)")
     args = parser.parse_args()
     repeats = args.repeats or (2 if args.quick else 5)
-    if not server.CHROMIUM.exists():
-        print(f"{server.CHROMIUM} not found: install Debian's chromium (apt-get install "
+    if not launcher.CHROMIUM.exists():
+        print(f"{launcher.CHROMIUM} not found: install Debian's chromium (apt-get install "
               "chromium) to run this benchmark")
         print("RESULT dashboard chromium_missing=1")
         return
@@ -89,9 +92,9 @@ def main() -> None:
         empty.write_text(EMPTY_APP)
         print(f"# {args.runs} synthetic runs in the store, {repeats} loads of each page, "
               "fresh browser context per load")
-        with server.served(store.path, apps=(server.APP, empty)) as url, \
+        with launcher.served(store.path, apps=(launcher.APP, empty)) as url, \
                 sync_playwright() as p:
-            browser = server.chromium(p)
+            browser = launcher.chromium(p)
             load_time(browser, f"{url}/app", compare=True)  # warm-up: browser, server caches
             load_time(browser, f"{url}/empty", compare=False)
             app_s, empty_s = [], []

@@ -39,7 +39,7 @@ import torch  # noqa: E402
 from torch import Tensor, nn  # noqa: E402
 
 from lab.core import encoding, models  # noqa: E402
-from lab.core.neurons import SpikingNeuron, simulate  # noqa: E402
+from lab.core.neurons import NeuronParams, SpikingNeuron, simulate  # noqa: E402
 
 IN, HIDDEN, OUT = 784, (800, 800), 10
 GOAL_BOUND, GOAL_SNNTORCH = 1.3, 1.0
@@ -155,7 +155,7 @@ def check_neuron(timesteps: int, batch: int, seed: int) -> bool:
     """
     g = torch.Generator().manual_seed(seed + 1)
     current = torch.rand(timesteps, batch, HIDDEN[0], generator=g) * 2 - 1
-    ours = simulate(current, 1.0).spikes
+    ours = simulate(current, NeuronParams(1.0)).spikes
     mismatches = int((ours != snntorch_spikes(current)[0]).sum())
     print(f"spike check, one neuron layer, the same currents U(-θ, θ) [{timesteps}, {batch}, "
           f"{HIDDEN[0]}]: {int(ours.sum())} spikes, mismatches {mismatches}")
@@ -173,7 +173,7 @@ def check_network(ours: nn.Sequential, theirs: SnnTorchMLP, inputs: Tensor) -> N
     out_ours = ours(inputs)
     out_theirs = theirs(inputs, record=True)
     current = ours[1](inputs)  # layer 1's input current: the same for both
-    v_after = simulate(current, 1.0, record=True).v_trace
+    v_after = simulate(current, NeuronParams(1.0), record=True).v_trace
     v_before = torch.cat([torch.zeros_like(v_after[:1]), v_after[:-1]])
     print("spike check, whole network, rate-coded input:")
     for i, (s_ours, s_theirs) in enumerate(zip(recorded, theirs.spikes, strict=True)):

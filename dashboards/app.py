@@ -1,4 +1,4 @@
-"""Spike Lab dashboard: `panel serve dashboards/app.py` (or `make lab`).
+"""Spike Lab dashboard: `make lab`, or `panel serve dashboards/app.py --address 127.0.0.1`.
 
 Compare stored runs, launch a run and watch it, list every run. The results store is
 `$LAB_RESULTS`, else `results/lab.sqlite`. Each browser session gets its own `SpikeLab`; all

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .core import config as cfg
-from .core import data, encoding, measure, models, training
+from .core import costs, data, encoding, measure, models, training
 from .core.neurons import SpikingNeuron
 
 
@@ -20,23 +21,20 @@ from .core.neurons import SpikingNeuron
 class Config:
     """Laptop defaults: digits, MLP 64-256-128-10, T=8, 3 epochs (≈ 5 s on 2 cores)."""
 
-    dataset: str = "digits"
-    arch: str = "mlp"
-    timesteps: int = 8
-    epochs: int = 3
-    batch_size: int = 32
-    lr: float = 2e-3
-    beta: float = 0.9
-    threshold: float = 1.0
-    encoding: str = "direct"
-    seed: int = 0
-    device: str = "auto"
+    dataset: str = cfg.setting("digits", choices=data.names("frames"))
+    arch: str = cfg.setting("mlp", choices=models.ARCHS)
+    timesteps: int = cfg.timesteps_setting(8)
+    epochs: int = cfg.epochs_setting(3)
+    batch_size: int = cfg.batch_size_setting()
+    lr: float = cfg.lr_setting(2e-3)
+    beta: float = cfg.setting(0.9, low=0.0, high=1.0, help="leak: v ← β·v + I")
+    threshold: float = cfg.threshold_setting()
+    encoding: str = cfg.setting("direct", choices=encoding.ENCODINGS)
+    seed: int = cfg.seed_setting()
+    device: str = cfg.device_setting()
 
     def __post_init__(self) -> None:
-        cfg.check_common(self)
-        cfg.one_of("arch", self.arch, ("mlp", "cnn"))
-        cfg.one_of("encoding", self.encoding, encoding.ENCODINGS)
-        cfg.require(0.0 <= self.beta <= 1.0, "beta", "in [0, 1]", self.beta)
+        cfg.validate(self)
 
 
 def spiking_model(config: Config, split: data.Split) -> nn.Sequential:
@@ -48,41 +46,40 @@ def spiking_model(config: Config, split: data.Split) -> nn.Sequential:
 
 
 def forward_over_time(config: Config):
-    """x `[B, ...]` → encoded `[T, B, ...]` → output currents `[T, B, C]`."""
+    """x `[B, ...]` → encoded `[T, B, ...]` → output currents `[T, B, C]`.
+
+    One `Encoder` per call: a run's rate code draws fresh spikes every batch and epoch.
+    """
+    encoder = encoding.Encoder(config.encoding, config.timesteps, config.seed)
 
     def forward(model: nn.Module, x: Tensor) -> Tensor:
-        return model(encoding.encode(x, config.timesteps, config.encoding, config.seed))
+        return model(encoder(x))
 
     return forward
 
 
 def run(config: Config, progress: training.Progress | None = None) -> dict:
-    """Train with BPTT; return metrics, the accuracy-per-timestep curve and timings."""
+    """Train with BPTT; return metrics, the accuracy-per-timestep curve, costs and timings."""
     device = cfg.resolve_device(config.device)
     split = data.load(config.dataset, seed=config.seed)
     training.seed_everything(config.seed)
     model = spiking_model(config, split)
     forward = forward_over_time(config)
     readout = lambda m, x: forward(m, x).mean(0)  # noqa: E731  (rate readout)
-    with measure.wall_time() as train_time:
+    with measure.timer() as train_time:
         history = training.train(model, split, readout, epochs=config.epochs, lr=config.lr,
                                  batch_size=config.batch_size, seed=config.seed, device=device,
                                  progress=progress)
-    with measure.wall_time() as test_time:
+    with measure.timer() as test_time:
         outputs = training.predict(model, split.x_test, forward, device=device)
     curve = measure.accuracy_per_timestep(outputs, split.y_test)
-    x_mem, y_mem = split.x_train[: config.batch_size].to(device), split.y_train[
-        : config.batch_size].to(device)
-    model.train()
-    peak = measure.peak_autograd_bytes(
-        lambda: nn.functional.cross_entropy(readout(model, x_mem), y_mem), device)
-    model.eval()
-    sample = encoding.encode(split.x_test[:256], config.timesteps, config.encoding, config.seed)
-    ops = measure.count_operations(model.cpu(), sample)
+    x, y = (t[: config.batch_size].to(device) for t in (split.x_train, split.y_train))
+    cost = costs.step_cost(model, costs.single_unit(readout, F.cross_entropy, x, y), len(y))
+    sample = encoding.Encoder(config.encoding, config.timesteps, config.seed)(split.x_test[:256])
     return {
         "metrics": {"accuracy": float(curve[-1]), "timesteps": config.timesteps,
-                    "peak_autograd_bytes": peak, "final_loss": history[-1],
-                    **ops.per_sample()},
+                    "final_loss": history[-1], **cost.metrics(),
+                    **costs.inference_metrics(model.cpu().eval(), sample)},
         "curves": {"accuracy_per_timestep": curve.tolist(), "loss_per_epoch": history},
-        "timings": {"train_s": train_time["s"], "test_s": test_time["s"]},
+        "timings": costs.timings(train_time, test_time),
     }

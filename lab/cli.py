@@ -7,14 +7,13 @@ input exits with code 2 and one line naming the parameter and its valid range.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 import time
 
 from tqdm.auto import tqdm
 
 from . import registry
-from .core.config import ConfigError
+from .core.config import ConfigError, specs
 from .core.results import ResultsStore, default_path
 
 
@@ -26,14 +25,15 @@ def _parser() -> argparse.ArgumentParser:
     for name in registry.METHODS:
         sub = methods.add_parser(name, help=registry.method(name).__doc__.splitlines()[0])
         _add_store_flag(sub)
-        for field in dataclasses.fields(registry.method(name).Config):
-            kind = type(field.default)
-            flag = "--" + field.name.replace("_", "-")
-            if kind is bool:
-                sub.add_argument(flag, action=argparse.BooleanOptionalAction, default=field.default)
-            else:
-                sub.add_argument(flag, type=kind, default=field.default,
-                                 help=f"default: {field.default}")
+        for spec in specs(registry.method(name).Config):
+            flag = "--" + spec.name.replace("_", "-")
+            text = f"{spec.help + '; ' if spec.help else ''}{spec.valid()}; default: {spec.default}"
+            if spec.kind is bool:
+                sub.add_argument(flag, action=argparse.BooleanOptionalAction, default=spec.default,
+                                 help=text)
+            else:  # values are checked by the Config itself, so every caller gets the same line
+                sub.add_argument(flag, type=spec.kind, default=spec.default,
+                                 help=text.replace("%", "%%"))
         sub.add_argument("--quiet", action="store_true", help="no progress bar")
     listing = commands.add_parser("results", help="list the stored runs")
     _add_store_flag(listing)
@@ -49,7 +49,7 @@ def _add_store_flag(parser: argparse.ArgumentParser) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     module = registry.method(args.method)
-    fields = {f.name: getattr(args, f.name) for f in dataclasses.fields(module.Config)}
+    fields = {s.name: getattr(args, s.name) for s in specs(module.Config)}
     config = module.Config(**fields)
     store = ResultsStore(args.results)
     with tqdm(total=100, desc=args.method, disable=args.quiet, unit="%",
@@ -62,7 +62,8 @@ def _run(args: argparse.Namespace) -> int:
         run_id = registry.execute(args.method, config, store, progress)
     run = store.get(run_id)
     summary = ", ".join(f"{k}={_fmt(v)}" for k, v in run.metrics.items())
-    print(f"run {run_id} finished in {sum(run.timings.values()):.1f} s: {summary}")
+    seconds = run.timings.get("train_s", 0.0) + run.timings.get("test_s", 0.0)
+    print(f"run {run_id} finished in {seconds:.1f} s: {summary}")
     print(f"stored in {store.path}")
     return 0
 

@@ -20,89 +20,81 @@ import math
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .core import config as cfg
-from .core import data, encoding, measure, models, training
-from .core.neurons import SpikeFn, SpikingNeuron, default_surrogate, simulate, step
+from .core import costs, data, encoding, measure, metrics, models, training
+from .core.neurons import (
+    NeuronParams,
+    NeuronState,
+    SpikeFn,
+    SpikingNeuron,
+    default_surrogate,
+    simulate,
+    step,
+)
+from .core.noise import NOISE_KINDS, NoiseModel
 
-NOISES = ("gaussian", "uniform", "none")
+NOISES = NOISE_KINDS
 
 
 @dataclass(frozen=True)
 class Config:
     """Laptop defaults: digits, MLP 64-256-128-10, Gaussian noise σ = 0.3·θ, 5 epochs, N ≤ 32.
 
-    `noise`: gaussian, uniform (v0 + n uniform on [0, θ) at v_init = 1/2) or none.
-    `noise_std` (Gaussian only) is in units of θ: 0.3 ≈ 1/√12, the standard deviation of the
-    ideal residual U[0, θ), so the Gaussian matches that distribution's mean (v_init = 1/2) and
-    spread; it is also the σ whose E[s] stays closest to clip(I/θ) (largest gap 0.048).
+    `noise`: gaussian, uniform or none (`lab.core.noise`); `noise_std` σ is in units of θ for
+    both kinds. 0.3 ≈ 1/√12, the standard deviation of the ideal residual U[0, θ), so the
+    Gaussian matches that distribution's mean (v_init = 1/2) and spread; it is also the σ whose
+    E[s] stays closest to clip(I/θ) (largest gap 0.048). Uniform noise with σ = 1/√12
+    (`IDEAL_RESIDUAL_STD`) makes v0 + n uniform on [0, θ) at v_init = 1/2: the exact identity.
     `timesteps` is N_max: the IF network is run once for N_max steps and the accuracy is read at
     every N ≤ N_max. `v_init` (units of θ) is the starting potential both at T = 1 and at T = N.
     """
 
-    dataset: str = "digits"
-    arch: str = "mlp"
-    noise: str = "gaussian"
-    noise_std: float = 0.3
-    threshold: float = 1.0
-    v_init: float = 0.5
-    timesteps: int = 32
-    epochs: int = 5
-    batch_size: int = 32
-    lr: float = 2e-3
-    seed: int = 0
-    device: str = "auto"
+    dataset: str = cfg.setting("digits", choices=data.names("frames"))
+    arch: str = cfg.setting("mlp", choices=models.ARCHS)
+    noise: str = cfg.setting("gaussian", choices=NOISE_KINDS)
+    noise_std: float = cfg.setting(0.3, low=0.0, high=10.0, unit="θ", help="σ of the noise")
+    threshold: float = cfg.threshold_setting()
+    v_init: float = cfg.setting(0.5, low=0.0, high=0.999, unit="θ", help="v[0] = v_init·θ")
+    timesteps: int = cfg.timesteps_setting(32, help="N_max: the IF network runs once")
+    epochs: int = cfg.epochs_setting(5)
+    batch_size: int = cfg.batch_size_setting()
+    lr: float = cfg.lr_setting(2e-3)
+    seed: int = cfg.seed_setting()
+    device: str = cfg.device_setting()
 
     def __post_init__(self) -> None:
-        cfg.check_common(self)
-        cfg.one_of("arch", self.arch, ("mlp", "cnn"))
-        check_noise(self.noise, self.noise_std)
-        cfg.require(0.0 <= self.v_init < 1.0, "v_init", "in [0, 1) (units of threshold)",
-                    self.v_init)
+        cfg.validate(self)
 
 
-def check_noise(noise: str, noise_std: float) -> None:
-    """ConfigError naming `noise` or `noise_std` when either is outside its valid range."""
+def noise_model(noise: str, noise_std: float) -> NoiseModel:
+    """The core's noise model; ConfigError naming `noise` or `noise_std` when out of range."""
     cfg.one_of("noise", noise, NOISES)
     cfg.require(math.isfinite(noise_std) and noise_std >= 0, "noise_std", "≥ 0 (units of θ)",
                 noise_std)
+    return NoiseModel(noise, noise_std)
 
 
 # --- the identity, for one neuron ------------------------------------------------------------
 
-def sample_noise(shape: torch.Size | tuple[int, ...], noise: str, noise_std: float,
-                 threshold: float = 1.0, generator: torch.Generator | None = None,
-                 device: torch.device | None = None) -> Tensor:
-    """Zero-mean noise n on the starting potential: N(0, (σ·θ)²), U[−θ/2, θ/2) or 0."""
-    check_noise(noise, noise_std)
-    if noise == "gaussian":
-        return noise_std * threshold * torch.randn(shape, generator=generator, device=device)
-    if noise == "uniform":
-        return threshold * (torch.rand(shape, generator=generator, device=device) - 0.5)
-    return torch.zeros(shape, device=device)
-
-
 def expected_spike(current: Tensor, noise: str, noise_std: float, threshold: float = 1.0,
                    v_init: float = 0.5) -> Tensor:
-    """E[s] = P(I + v0 + n ≥ θ), closed form; with `uniform` and v_init = 1/2: clip(I/θ, 0, 1).
+    """E[s] = P(I + v0 + n ≥ θ) in closed form, n = θ·e (`NoiseModel.cdf_above`).
 
-    gaussian: Φ((I + v0 − θ)/(σθ));  uniform: clip((I + v0 − θ/2)/θ, 0, 1);  none: H(I + v0 − θ).
+    gaussian: Φ((I + v0 − θ)/(σθ)); uniform with σ = 1/√12 and v_init = 1/2: clip(I/θ, 0, 1);
+    none: H(I + v0 − θ).
     """
-    check_noise(noise, noise_std)
-    margin = current + v_init * threshold - threshold
-    if noise == "uniform":
-        return (margin / threshold + 0.5).clamp(0.0, 1.0)
-    if noise == "gaussian" and noise_std > 0:
-        return 0.5 * (1.0 + torch.erf(margin / (noise_std * threshold * math.sqrt(2.0))))
-    return (margin >= 0).to(current.dtype)
+    margin = (current + v_init * threshold - threshold) / threshold
+    return noise_model(noise, noise_std).cdf_above(margin)
 
 
 def monte_carlo_spike(current: Tensor, noise: str, noise_std: float, threshold: float = 1.0,
                       v_init: float = 0.5, samples: int = 10_000, seed: int = 0) -> Tensor:
     """The mean single-step spike over `samples` noise draws: an estimate of `expected_spike`."""
-    n = sample_noise((samples, *current.shape), noise, noise_std, threshold,
-                     torch.Generator().manual_seed(seed))
+    n = threshold * noise_model(noise, noise_std).sample(
+        (samples, *current.shape), torch.Generator().manual_seed(seed))
     return (current + v_init * threshold + n >= threshold).to(current.dtype).mean(0)
 
 
@@ -114,7 +106,7 @@ def if_rate(current: Tensor, timesteps: int, threshold: float = 1.0,
     v0 = θ/2 it rounds; both are within 1/N of clip(I/θ, 0, 1).
     """
     drive = encoding.direct(current, timesteps)
-    spikes = simulate(drive, threshold, beta=1.0, v_init=v_init * threshold).spikes
+    spikes = simulate(drive, NeuronParams(threshold, v_init=v_init)).spikes
     counts = torch.arange(1, timesteps + 1, dtype=current.dtype).reshape(-1, *[1] * current.dim())
     return spikes.cumsum(0) / counts
 
@@ -124,8 +116,8 @@ def if_rate(current: Tensor, timesteps: int, threshold: float = 1.0,
 class SingleStepNeuron(nn.Module):
     """One IF step from a noisy start: v = v0 + n + I;  s = H(v − θ);  output θ·s.
 
-    The noise n (zero mean, see `sample_noise`) is drawn only in training mode, from torch's
-    global generator (seeded by the training loop). `is_activation` lets `models.to_spiking`
+    The noise n = θ·e (`lab.core.noise`) is drawn only in training mode, from torch's global
+    generator (seeded by the training loop). `is_activation` lets `models.to_spiking`
     replace it by an IF `SpikingNeuron`.
     """
 
@@ -134,18 +126,18 @@ class SingleStepNeuron(nn.Module):
     def __init__(self, threshold: float = 1.0, v_init: float = 0.5, noise: str = "gaussian",
                  noise_std: float = 0.3, spike_fn: SpikeFn | None = None) -> None:
         super().__init__()
-        check_noise(noise, noise_std)
+        self.noise_model = noise_model(noise, noise_std)
         self.register_buffer("threshold", torch.as_tensor(threshold, dtype=torch.float32))
         self.v_init, self.noise, self.noise_std = v_init, noise, noise_std
         self.spike_fn = spike_fn or default_surrogate()
 
     def forward(self, current: Tensor) -> Tensor:
-        theta = float(self.threshold)
-        v0 = self.v_init * theta
+        params = NeuronParams(self.threshold, beta=1.0, v_init=self.v_init)
+        v0 = torch.zeros_like(current) + self.v_init * self.threshold
         if self.training:
-            v0 = v0 + sample_noise(current.shape, self.noise, self.noise_std, theta,
-                                   device=current.device)
-        s, _ = step(current, v0, self.threshold, beta=1.0, spike_fn=self.spike_fn)
+            v0 = v0 + self.threshold * self.noise_model.sample(current.shape,
+                                                               device=current.device)
+        s, _ = step(current, NeuronState(v0), params, spike_fn=self.spike_fn)
         return s * self.threshold
 
     def extra_repr(self) -> str:
@@ -194,12 +186,6 @@ def accuracy_per_timestep(model: nn.Sequential, split: data.Split, timesteps: in
     return measure.accuracy_per_timestep(outputs, split.y_test)
 
 
-def timesteps_within(curve: list[float] | Tensor, points: float = 1.0) -> int:
-    """The smallest N whose accuracy is within `points` of the curve's best."""
-    values = torch.as_tensor(curve)
-    return int(torch.nonzero(values >= values.max() - points)[0]) + 1
-
-
 @dataclass
 class Outcome:
     """One trained single-step network and its accuracy at T = 1 and at every N ≤ N_max."""
@@ -219,29 +205,36 @@ def experiment(config: Config, progress: training.Progress | None = None,
     split = split or data.load(config.dataset, seed=config.seed)
     training.seed_everything(config.seed)
     model = single_step_model(config, split)
-    with measure.wall_time() as train_time:
+    with measure.timer() as train_time:
         history = training.train(model, split, single_step_forward, epochs=config.epochs,
                                  lr=config.lr, batch_size=config.batch_size, seed=config.seed,
                                  device=device, progress=progress)
     logits = training.predict(model, split.x_test, single_step_forward, device=device)
-    with measure.wall_time() as test_time:
+    with measure.timer() as test_time:
         curve = accuracy_per_timestep(model, split, config.timesteps, device=device)
     return Outcome(config, model.cpu(), measure.accuracy(logits, split.y_test), curve, history,
-                   {"train_s": train_time["s"], "test_s": test_time["s"]})
+                   costs.timings(train_time, test_time))
 
 
 def run(config: Config, progress: training.Progress | None = None) -> dict:
-    """Train at T = 1 with noise; run the same weights for N ≤ N_max steps; return the curves."""
+    """Train at T = 1 with noise; run the same weights for N ≤ N_max steps; return the curves.
+
+    Training costs are the T = 1 network's; inference costs the IF network's at N_max.
+    """
     split = data.load(config.dataset, seed=config.seed)
     out = experiment(config, progress, split)
     curve = out.accuracy_per_timestep
-    ops = measure.count_operations(to_multi_step(out.model),
-                                   encoding.direct(split.x_test[:256], config.timesteps))
+    x, y = split.x_train[: config.batch_size], split.y_train[: config.batch_size]
+    cost = costs.step_cost(out.model, costs.single_unit(single_step_forward, F.cross_entropy,
+                                                        x, y), len(y))
+    inference = costs.inference_metrics(to_multi_step(out.model),
+                                        encoding.direct(split.x_test[:256], config.timesteps))
+    best = float(curve.max())
     return {
         "metrics": {"accuracy": float(curve[-1]), "timesteps": config.timesteps,
-                    "accuracy_t1": out.accuracy_t1, "best_accuracy": float(curve.max()),
-                    "timesteps_within_1pt": timesteps_within(curve),
-                    "final_loss": out.loss_per_epoch[-1], **ops.per_sample()},
+                    "accuracy_t1": out.accuracy_t1, "best_accuracy": best,
+                    "timesteps_within_1pt_of_best": metrics.timesteps_within(curve, best),
+                    "final_loss": out.loss_per_epoch[-1], **cost.metrics(), **inference},
         "curves": {"accuracy_per_timestep": curve.tolist(), "loss_per_epoch": out.loss_per_epoch},
         "timings": out.timings,
     }

@@ -15,23 +15,16 @@ K = T with one block (block_size = depth) is exactly the BPTT baseline of `lab.b
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
-from types import SimpleNamespace
+from dataclasses import dataclass, replace
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.utils.flop_counter import FlopCounterMode
 
 from .core import config as cfg
-from .core import data, encoding, measure, models, training
-from .core.neurons import SpikingNeuron, simulate
-
-FRAME_DATASETS = data.DATASETS
-EVENT_DATASETS = ("nmnist_like", "moving_digits")
-DATASETS = FRAME_DATASETS + EVENT_DATASETS
+from .core import costs, data, encoding, measure, models, training
+from .core.costs import Backprop, StepCost, plain_backprop, rate_loss
+from .core.neurons import NeuronState, SpikingNeuron
 
 
 def depth(arch: str) -> int:
@@ -50,29 +43,23 @@ class Config:
     size, 1500 and 800).
     """
 
-    dataset: str = "digits"
-    arch: str = "mlp"
-    timesteps: int = 8
-    truncation_length: int = 2
-    block_size: int = 1
-    epochs: int = 3
-    batch_size: int = 32
-    lr: float = 2e-3
-    beta: float = 0.9
-    threshold: float = 1.0
-    encoding: str = "rate"
-    event_samples: int = 0
-    seed: int = 0
-    device: str = "auto"
+    dataset: str = cfg.setting("digits", choices=data.names())
+    arch: str = cfg.setting("mlp", choices=models.ARCHS)
+    timesteps: int = cfg.timesteps_setting(8)
+    truncation_length: int = cfg.setting(2, low=1, high=1024, unit="steps, K ≤ timesteps")
+    block_size: int = cfg.setting(1, low=1, high=64, unit="weight layers")
+    epochs: int = cfg.epochs_setting(3)
+    batch_size: int = cfg.batch_size_setting()
+    lr: float = cfg.lr_setting(2e-3)
+    beta: float = cfg.setting(0.9, low=0.0, high=1.0, help="leak: v ← β·v + I")
+    threshold: float = cfg.threshold_setting()
+    encoding: str = cfg.setting("rate", choices=encoding.ENCODINGS)
+    event_samples: int = cfg.setting(0, low=0, high=100_000, unit="recordings, 0: default")
+    seed: int = cfg.seed_setting()
+    device: str = cfg.device_setting()
 
     def __post_init__(self) -> None:
-        cfg.one_of("dataset", self.dataset, DATASETS)
-        # check_common validates `dataset` against the frame sets only: check the rest of it
-        cfg.check_common(SimpleNamespace(**{f.name: getattr(self, f.name)
-                                            for f in fields(self) if f.name != "dataset"}))
-        cfg.one_of("arch", self.arch, ("mlp", "cnn"))
-        cfg.one_of("encoding", self.encoding, encoding.ENCODINGS)
-        cfg.require(0.0 <= self.beta <= 1.0, "beta", "in [0, 1]", self.beta)
+        cfg.validate(self)
         cfg.require(1 <= self.truncation_length <= self.timesteps, "truncation_length",
                     f"in 1..timesteps = 1..{self.timesteps}", self.truncation_length)
         d = depth(self.arch)
@@ -152,44 +139,28 @@ def build(config: Config, sample_shape: tuple[int, ...], num_classes: int) -> Lo
 
 # ---- the truncated, local training step --------------------------------------------------------
 
-State = dict[SpikingNeuron, Tensor]
-# (forward over one segment of one block, its head, labels) -> (block output, its loss)
-Backprop = Callable[[Callable[[], Tensor], nn.Module, Tensor], tuple[Tensor, Tensor]]
+State = dict[SpikingNeuron, NeuronState]
+local_loss = rate_loss  # L = CE((1/K)·Σ_t head(out[t]), y), the rate readout as in `lab.bptt`
 
 
 def forward_segment(block: nn.Module, x: Tensor, state: State) -> Tensor:
     """Run `block` over one segment `x` `[K, B, ...]`, each neuron starting from its carried v.
 
-    v[t0] is the neuron's v at the end of the previous segment, detached (truncation), or
-    v_init·θ at the first segment; the segment's last v is stored in `state` for the next one.
+    v[t0] is the neuron's state at the end of the previous segment, detached (truncation), or
+    v[0] at the first segment; the segment's last state is kept in `state` for the next one.
     """
     for layer in block:
         if isinstance(layer, SpikingNeuron):
-            v0 = state.get(layer, layer.v_init * layer.threshold)
-            out = simulate(x, layer.threshold, layer.beta, v0, layer.reset, layer.spike_fn)
-            state[layer] = out.v_final.detach()
-            x = out.spikes * layer.threshold if layer.scale_output else out.spikes
+            out = layer.run(x, state.get(layer))
+            state[layer] = NeuronState(out.state.v.detach())
+            x = out.spikes
         else:
             x = layer(x)
     return x
 
 
-def _backprop(forward: Callable[[], Tensor], head: nn.Module, y: Tensor
-              ) -> tuple[Tensor, Tensor]:
-    """The plain unit of TTL work: forward one block over one segment, local loss, backward."""
-    out = forward()
-    loss = local_loss(head, out, y)
-    loss.backward()
-    return out, loss.detach()
-
-
-def local_loss(head: nn.Module, out: Tensor, y: Tensor) -> Tensor:
-    """L = CE((1/K)·Σ_t head(out[t]), y): the rate readout of the segment, as in `lab.bptt`."""
-    return F.cross_entropy(head(out).mean(0), y)
-
-
 def ttl_step(model: LocalNet, x: Tensor, y: Tensor, optimizer: torch.optim.Optimizer | None,
-             truncation_length: int, backprop: Backprop = _backprop) -> float:
+             truncation_length: int, backprop: Backprop = plain_backprop) -> float:
     """One TTL-BPTT training step on time-first `x` `[T, B, ...]`; returns the readout's loss,
     averaged over the segments.
 
@@ -211,85 +182,18 @@ def ttl_step(model: LocalNet, x: Tensor, y: Tensor, optimizer: torch.optim.Optim
         for block, head in zip(model.blocks, model.heads, strict=True):
             h_in = h.detach()
             h, loss = backprop(lambda b=block, h_in=h_in: forward_segment(b, h_in, state),
-                               head, y)
+                               lambda out, head=head: local_loss(head, out, y),
+                               list(head.parameters()))
         losses.append(loss)
         if optimizer is not None:
             optimizer.step()
     return torch.stack(losses).mean().item()
 
 
-# ---- measuring one step: memory held by autograd, MACs by part --------------------------------
-
-@dataclass(frozen=True)
-class StepCost:
-    """Costs of one training step on one batch, per sample (MACs) and in bytes (memory).
-
-    `peak_autograd_bytes` is the most held at once: the max over the (segment, block) units,
-    each measured by `measure.peak_autograd_bytes`; `held_bytes[s][b]` lists them all.
-    MACs count Linear/Conv2d multiply-accumulates as dispatched by PyTorch (FlopCounterMode/2):
-    `macs_forward` of the network, `macs_backward` of the network's backward pass,
-    `macs_local` of the local classifiers (forward and backward).
-    """
-
-    peak_autograd_bytes: int
-    held_bytes: list[list[int]]
-    macs_forward: float
-    macs_backward: float
-    macs_local: float
-
-    @property
-    def macs_total(self) -> float:
-        return self.macs_forward + self.macs_backward + self.macs_local
-
-
-def _macs(run: Callable[[], object]) -> tuple[object, int]:
-    with FlopCounterMode(display=False) as counter:
-        result = run()
-    return result, counter.get_total_flops() // 2
-
-
 def step_cost(model: LocalNet, x: Tensor, y: Tensor, truncation_length: int) -> StepCost:
-    """Measure one TTL step (no update) on time-first `x` on a copy of `model`."""
-    model = copy.deepcopy(model).train()
-    held: list[int] = []
-
-    def hold(forward: Callable[[], Tensor], head: nn.Module, y: Tensor
-             ) -> tuple[Tensor, Tensor]:
-        out: list[Tensor] = []
-
-        def loss() -> Tensor:
-            out.append(forward())
-            out.append(local_loss(head, out[0], y))
-            return out[1]
-
-        held.append(measure.peak_autograd_bytes(loss))
-        return out[0], out[1].detach()
-
-    ttl_step(model, x, y, None, truncation_length, hold)
-    macs = {"forward": 0, "backward": 0, "local": 0}
-
-    def count(forward: Callable[[], Tensor], head: nn.Module, y: Tensor
-              ) -> tuple[Tensor, Tensor]:
-        out, n = _macs(forward)
-        macs["forward"] += n
-        params = [p for p in head.parameters() if p.requires_grad]
-
-        def head_backward() -> tuple[Tensor, Tensor]:
-            loss = local_loss(head, out, y)
-            grads = torch.autograd.grad(loss, [out, *params])
-            for p, g in zip(params, grads[1:], strict=True):
-                p.grad = g if p.grad is None else p.grad + g
-            return grads[0], loss.detach()
-
-        (grad_out, loss), n = _macs(head_backward)
-        macs["local"] += n
-        macs["backward"] += _macs(lambda: out.backward(grad_out))[1]
-        return out, loss
-
-    ttl_step(model, x, y, None, truncation_length, count)
-    n_blocks, batch = len(model.blocks), x.shape[1]
-    return StepCost(max(held), [held[i:i + n_blocks] for i in range(0, len(held), n_blocks)],
-                    macs["forward"] / batch, macs["backward"] / batch, macs["local"] / batch)
+    """Measure one TTL step (no update) on time-first `x` with the core's `costs.step_cost`."""
+    return costs.step_cost(
+        model, lambda m, backprop: ttl_step(m, x, y, None, truncation_length, backprop), len(y))
 
 
 # ---- data: frames or events, always time-first into the network -------------------------------
@@ -297,7 +201,7 @@ def step_cost(model: LocalNet, x: Tensor, y: Tensor, truncation_length: int) -> 
 def load(config: Config) -> tuple[data.Split, tuple[int, ...]]:
     """The dataset as a `Split` (images `[N, 1, H, W]`, or event counts `[N, T, 2, H, W]`)
     and the shape of one time step of the network's input."""
-    if config.dataset in FRAME_DATASETS:
+    if data.kind_of(config.dataset) == "frames":
         split = data.load(config.dataset, seed=config.seed)
         return split, split.image_shape
     from . import events
@@ -313,20 +217,19 @@ def load(config: Config) -> tuple[data.Split, tuple[int, ...]]:
 
 def time_first(config: Config) -> Callable[[Tensor], Tensor]:
     """A batch as stored → the network's input `[T, B, ...]`: encode images, transpose events."""
-    if config.dataset in EVENT_DATASETS:
+    if data.kind_of(config.dataset) == "events":
         return lambda x: x.transpose(0, 1)
-    return lambda x: encoding.encode(x, config.timesteps, config.encoding, config.seed)
+    return encoding.Encoder(config.encoding, config.timesteps, config.seed)
 
 
 @dataclass(frozen=True)
 class Fit:
-    """A trained network, its loss per epoch, test accuracy (%) at every T, and times (s)."""
+    """A trained network, its loss per epoch, test accuracy (%) at every T, and timings (s)."""
 
     model: LocalNet
     loss_per_epoch: list[float]
     accuracy_per_timestep: list[float]
-    train_s: float
-    test_s: float
+    timings: dict[str, float]
 
     @property
     def accuracy(self) -> float:
@@ -345,18 +248,18 @@ def fit(config: Config, split: data.Split, sample_shape: tuple[int, ...],
         return ttl_step(m, to_input(x), y, opt, config.truncation_length)
 
     forward = lambda m, x: m(to_input(x))  # noqa: E731
-    with measure.wall_time() as train_time:
+    with measure.timer() as train_time:
         history = training.train(model, split, forward, epochs=config.epochs, lr=config.lr,
                                  batch_size=config.batch_size, seed=config.seed, device=device,
                                  step=step, progress=progress)
-    with measure.wall_time() as test_time:
+    with measure.timer() as test_time:
         outputs = training.predict(model, split.x_test, forward, device=device)
     curve = measure.accuracy_per_timestep(outputs, split.y_test).tolist()
-    return Fit(model.cpu(), history, curve, train_time["s"], test_time["s"])
+    return Fit(model.cpu(), history, curve, costs.timings(train_time, test_time))
 
 
-def costs(config: Config, split: data.Split, sample_shape: tuple[int, ...]
-          ) -> tuple[StepCost, StepCost]:
+def step_costs(config: Config, split: data.Split, sample_shape: tuple[int, ...]
+               ) -> tuple[StepCost, StepCost]:
     """(TTL, full BPTT) costs of one step on the first training batch, on the CPU.
 
     Memory and MACs depend on shapes only, so fresh networks stand in for trained ones.
@@ -385,29 +288,25 @@ def grid(base: Config, split: data.Split, sample_shape: tuple[int, ...],
 
 
 def run(config: Config, progress: training.Progress | None = None) -> dict:
-    """Train with TTL-BPTT; measure accuracy, peak autograd memory, MACs and time vs BPTT."""
+    """Train with TTL-BPTT; measure accuracy, memory, MACs and time against full BPTT."""
     split, sample_shape = load(config)
     result = fit(config, split, sample_shape, progress)
-    ttl, bptt = costs(config, split, sample_shape)
-    model = result.model.eval()
-    ops = measure.count_operations(model, time_first(config)(split.x_test[:256]))
+    ttl, bptt = step_costs(config, split, sample_shape)
+    n_blocks = len(result.model.blocks)
+    held = ttl.held_bytes
     return {
         "metrics": {"accuracy": result.accuracy, "timesteps": config.timesteps,
                     "truncation_length": config.truncation_length,
                     "block_size": config.block_size, "final_loss": result.loss_per_epoch[-1],
-                    **_cost_metrics(ttl, ""), **_cost_metrics(bptt, "bptt_"),
-                    "peak_mem_ratio": ttl.peak_autograd_bytes / bptt.peak_autograd_bytes,
-                    "macs_ratio": ttl.macs_total / bptt.macs_total,
-                    **ops.per_sample()},
+                    **ttl.metrics(), **bptt.metrics("bptt_"),
+                    "saved_bytes_ratio": ttl.saved_bytes / bptt.saved_bytes,
+                    "step_peak_ratio": ttl.step_peak_bytes / bptt.step_peak_bytes,
+                    "train_macs_ratio": ttl.macs_total / bptt.macs_total,
+                    **costs.inference_metrics(result.model.eval(),
+                                              time_first(config)(split.x_test[:256]))},
         "curves": {"accuracy_per_timestep": result.accuracy_per_timestep,
                    "loss_per_epoch": result.loss_per_epoch,
-                   "held_bytes_per_segment": [max(s) for s in ttl.held_bytes]},
-        "timings": {"train_s": result.train_s, "test_s": result.test_s},
+                   "held_bytes_per_segment": [max(held[i:i + n_blocks])
+                                              for i in range(0, len(held), n_blocks)]},
+        "timings": result.timings,
     }
-
-
-def _cost_metrics(cost: StepCost, prefix: str) -> dict[str, float]:
-    return {f"{prefix}peak_autograd_bytes": cost.peak_autograd_bytes,
-            f"{prefix}train_macs_forward": cost.macs_forward,
-            f"{prefix}train_macs_backward": cost.macs_backward,
-            f"{prefix}train_macs_local": cost.macs_local}

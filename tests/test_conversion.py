@@ -8,11 +8,12 @@ import torch
 from torch import nn
 
 from lab import cli, conversion
-from lab.activations import QCFS, ClippedReLU, NoiseModel, ResidualNoise, qcfs
 from lab.conversion import Config, convert, simulate_accuracy, threshold_balance
+from lab.conversion.activations import QCFS, ClippedReLU, ResidualNoise, qcfs
 from lab.core import encoding, grid, models
 from lab.core.config import ConfigError
-from lab.core.neurons import SpikingNeuron, simulate
+from lab.core.neurons import NeuronParams, SpikingNeuron, simulate
+from lab.core.noise import NoiseModel
 from lab.core.results import ResultsStore
 from lab.viz import conversion as viz
 
@@ -35,7 +36,7 @@ def test_if_rate_equals_qcfs_at_T_equal_L(levels):
     """θ = λ, v[0] = θ/2, constant z for T = L steps: θ·Σs/T = QCFS(z), for every z."""
     lam = 1.7
     z = grid.linspace(-1.0, 2.5, 3001) * lam
-    out = simulate(z.expand(levels, -1), lam, v_init=lam / 2)
+    out = simulate(z.expand(levels, -1), NeuronParams(lam, v_init=0.5))
     rate = lam * out.spikes.sum(0) / levels
     assert torch.equal(rate, qcfs(z, lam, levels))
     assert torch.equal(rate, lam * torch.clamp(torch.floor(z * levels / lam + 0.5) / levels, 0, 1))

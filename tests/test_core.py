@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from lab.core import data, encoding, measure, models
+from lab.core import data, encoding, measure, models, operations
 from lab.core.neurons import SpikingNeuron
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,11 +65,11 @@ def test_unsupported_layer_is_refused_by_name():
 
 def test_operation_counts_are_exact_for_a_small_network():
     ann = nn.Sequential(nn.Flatten(), nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3))
-    ops = measure.count_operations(ann, torch.rand(7, 6))
+    ops = operations.count_operations(ann, torch.rand(7, 6))
     assert ops.macs == [7 * 6 * 5, 7 * 5 * 3] and sum(ops.sops) == 0
     snn = models.to_spiking(ann, lambda _: SpikingNeuron())
     x = encoding.direct(torch.rand(7, 6), 4)
-    ops = measure.count_operations(snn, x)
+    ops = operations.count_operations(snn, x)
     spikes = snn[2](snn[1](snn[0](x))).sum().item()
     assert ops.macs[0] == 4 * 7 * 6 * 5 and ops.sops == [0, int(spikes) * 3]
     assert ops.spikes == [int(spikes)]
@@ -83,24 +83,55 @@ def test_conv_synaptic_operations_count_every_fanout():
     x[0, 0, 0, 2, 2] = 1.0  # centre: fans out to 3×3 positions × 3 channels
     x[0, 0, 1, 0, 0] = 1.0  # corner: 2×2 positions × 3 channels
     snn = nn.Sequential(SpikingNeuron(threshold=0.5), models.TimeDistributed(conv))
-    ops = measure.count_operations(snn, x)
+    ops = operations.count_operations(snn, x)
     assert ops.sops == [(9 + 4) * 3]
 
 
-def test_peak_autograd_memory_grows_with_timesteps():
+def test_sops_after_average_pooling_count_spikes_not_pooled_values():
+    """Hand count: 4 spikes in one 2×2 pool window, then a 3×3 conv (padding 1, 2 channels)
+    on the pooled 2×2 map: the pooled position reaches 2×2 outputs × 2 channels = 8 synapses,
+    so 4 spikes cost 32 SOPs (counting the one pooled value as one event would give 8)."""
+    x = torch.zeros(1, 1, 1, 4, 4)
+    x[0, 0, 0, :2, :2] = 1.0  # four spikes, all in the top-left pool window
+    x[0, 0, 0, 3, 3] = 1.0  # one more, alone in the bottom-right window
+    snn = nn.Sequential(SpikingNeuron(threshold=0.5), models.TimeDistributed(nn.AvgPool2d(2)),
+                        models.TimeDistributed(nn.Conv2d(1, 2, 3, padding=1)))
+    ops = operations.count_operations(snn, x)
+    assert ops.spikes == [5]
+    assert ops.sops == [5 * 4 * 2]
+    assert operations.fanout([nn.AvgPool2d(2), nn.Conv2d(1, 2, 3, padding=1)],
+                             (1, 4, 4)).tolist() == [[[8.0] * 4] * 4]
+
+
+def test_saved_bytes_grow_with_timesteps_and_step_peak_adds_the_state():
     torch.manual_seed(0)
     snn = models.to_spiking(models.build("mlp", (1, 8, 8), 10), lambda _: SpikingNeuron(beta=0.9))
     x = torch.rand(32, 1, 8, 8)
 
-    def peak(T):
-        return measure.peak_autograd_bytes(lambda: snn(encoding.direct(x, T)).mean(0).sum())
+    def memory(T):
+        return measure.step_memory(snn, lambda m: m(encoding.direct(x, T)).mean(0).sum())
 
-    assert peak(16) > 1.8 * peak(8) > 0
+    m8, m16 = memory(8), memory(16)
+    assert m16["saved_bytes"] > 1.8 * m8["saved_bytes"] > 0
+    params = sum(p.numel() * 4 for p in snn.parameters())
+    # parameters, gradients and Adam's two moments: 4× the parameters, plus the saved tensors
+    assert m8["step_peak_bytes"] - m8["saved_bytes"] >= 4 * params
 
 
 def test_accuracy_per_timestep_uses_running_mean():
-    outputs = torch.tensor([[[1.0, 0.0]], [[0.0, 3.0]]])
-    assert measure.accuracy_per_timestep(outputs, torch.tensor([1])).tolist() == [0.0, 100.0]
+    """Step by step the argmax is 0, 1, 0; the running mean's is 0, 1, 1."""
+    outputs = torch.tensor([[[1.0, 0.0]], [[0.0, 3.0]], [[1.5, 0.0]]])
+    assert measure.accuracy_per_timestep(outputs, torch.tensor([1])).tolist() == [
+        0.0, 100.0, 100.0]
+
+
+def test_rate_code_draws_fresh_spikes_every_call_and_repeats_per_run():
+    x = torch.full((16, 64), 0.5)
+    first = encoding.Encoder("rate", 4, seed=3)
+    a, b = first(x), first(x)
+    assert not torch.equal(a, b)  # a new mask every batch and epoch
+    again = encoding.Encoder("rate", 4, seed=3)
+    assert torch.equal(again(x), a) and torch.equal(again(x), b)  # a re-run is identical
 
 
 def test_environment_yml_installs_exactly_the_lock_file():

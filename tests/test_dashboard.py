@@ -31,7 +31,6 @@ from lab.dashboard import (
     runs_frame,
     sample,
     summary,
-    timesteps_within,
     validate,
     views,
 )
@@ -42,17 +41,16 @@ from lab.dashboard.jobs import live_metrics
 class FakeConfig:
     """Instant: `steps` progress reports, `delay` seconds apart."""
 
-    dataset: str = "digits"
-    timesteps: int = 4
-    steps: int = 5
-    delay: float = 0.0
-    fail: bool = False
-    seed: int = 0
+    dataset: str = cfg.setting("digits", choices=("digits", "mnist"))
+    timesteps: int = cfg.timesteps_setting(4)
+    steps: int = cfg.setting(5, low=1, high=10_000, unit="progress reports")
+    delay: float = cfg.setting(0.0, low=0.0, high=60.0, unit="s")
+    fail: bool = cfg.setting(False)
+    seed: int = cfg.seed_setting()
+    note: str = "free text"  # declared without `setting`: the form falls back to its type
 
     def __post_init__(self) -> None:
-        cfg.check_common(self)
-        cfg.positive("steps", self.steps)
-        cfg.require(self.delay >= 0, "delay", "≥ 0", self.delay)
+        cfg.validate(self)
         cfg.require(self.steps >= self.timesteps, "steps", f"≥ timesteps ({self.timesteps})",
                     self.steps)
 
@@ -95,32 +93,72 @@ def store(tmp_path):
 def finished(store: ResultsStore, method: str, seed: int, curve: list[float], **config) -> int:
     run_id = store.start(method, config.get("dataset", "digits"), seed,
                          {"dataset": "digits", "seed": seed, **config}, "test")
-    store.finish(run_id, {"accuracy": curve[-1], "ann_accuracy": 90.0,
-                          "peak_autograd_bytes": 2**20, "energy_pj": 1500.0},
-                 {"accuracy_per_timestep": curve}, {"train_s": 1.0 + seed})
+    store.finish(run_id, {"accuracy": curve[-1], "ann_accuracy": 90.0, "saved_bytes": 2**20,
+                          "step_peak_bytes": 3 * 2**20, "energy_pj": 1500.0},
+                 {"accuracy_per_timestep": curve},
+                 {"train_s": 1.0 + seed, "train_cpu_s": 0.5 + seed, "test_s": 0.1})
     return run_id
 
 
 # --- forms: built from the Config dataclass, errors next to their field ----------------------
-def test_field_specs_follow_the_config_and_read_choices_from_its_checks():
+def test_field_specs_are_the_configs_declared_choices_and_ranges():
     specs = {s.name: s for s in field_specs(bptt.Config)}
     assert list(specs) == [f for f in bptt.Config.__dataclass_fields__]
+    assert specs == {s.name: s for s in cfg.specs(bptt.Config)}
     assert specs["timesteps"].kind is int and specs["lr"].kind is float
-    assert specs["dataset"].choices == ("digits", "mnist")
-    assert specs["arch"].choices == ("mlp", "cnn")
+    assert specs["dataset"].choices == cfg.spec(bptt.Config, "dataset").choices
     assert specs["device"].choices == ("auto", "cpu", "cuda")
 
 
+def test_a_field_without_a_declared_spec_falls_back_to_its_type():
+    note = field_specs(FakeConfig)[-1]
+    assert (note.name, note.kind, note.default, note.choices) == ("note", str, "free text", None)
+    form = ConfigForm(FakeConfig)
+    assert type(form.widgets["note"]).__name__ == "TextInput"
+    form.set(note="")
+    assert form.config == FakeConfig(note="")
+
+
+def test_widgets_are_menus_of_the_declared_choices_and_show_the_valid_range():
+    form = ConfigForm(FakeConfig)
+    dataset, timesteps = form.widgets["dataset"], form.widgets["timesteps"]
+    assert dataset.options == ["digits", "mnist"]
+    assert "an integer in [1, 1024] (steps)" in timesteps.description
+    assert "--timesteps" in timesteps.description and "default 4" in timesteps.description
+    assert timesteps.placeholder == "an integer in [1, 1024] (steps)"
+
+
 def test_validate_reports_every_bad_field_with_the_configs_own_message():
-    values = {**bptt.Config().__dict__, "timesteps": 0, "lr": -1.0, "epochs": None}
-    config, errors = validate(bptt.Config, values)
+    values = {**FakeConfig().__dict__, "timesteps": 0, "delay": -1.0, "seed": None}
+    config, errors = validate(FakeConfig, values)
     assert config is None
-    assert set(errors) == {"timesteps", "lr", "epochs"}
-    assert errors["timesteps"] == "timesteps must be ≥ 1, got 0"
-    assert errors["lr"].startswith("lr must be > 0")
-    assert errors["epochs"].startswith("epochs needs a value")
-    config, errors = validate(bptt.Config, bptt.Config().__dict__)
-    assert config == bptt.Config() and errors == {}
+    assert set(errors) == {"timesteps", "delay", "seed"}
+    assert errors["timesteps"] == "timesteps must be an integer in [1, 1024] (steps), got 0"
+    assert errors["delay"] == "delay must be a finite number in [0, 60] (s), got -1.0"
+    assert errors["seed"].startswith("seed needs a value: an integer in [0, ")
+    config, errors = validate(FakeConfig, FakeConfig().__dict__)
+    assert config == FakeConfig() and errors == {}
+
+
+@pytest.mark.parametrize("typed", ["2.5", "1e3", "4.0", "", "  ", "abc", "nan", "inf", "0x4"])
+def test_an_integer_box_refuses_what_is_not_an_integer_with_a_field_error(typed):
+    config, errors = validate(FakeConfig, {"timesteps": typed})
+    assert config is None and list(errors) == ["timesteps"]
+    assert errors["timesteps"].startswith("timesteps needs a value" if not typed.strip()
+                                          else "timesteps must be an integer in [1, 1024]")
+
+
+@pytest.mark.parametrize("typed", ["", "abc", "nan", "inf", "-inf", "1,5"])
+def test_a_number_box_refuses_empty_text_and_non_finite_numbers_with_a_field_error(typed):
+    config, errors = validate(FakeConfig, {"delay": typed})
+    assert config is None and list(errors) == ["delay"]
+    assert errors["delay"].startswith("delay needs a value" if not typed
+                                      else "delay must be a finite number in [0, 60] (s)")
+
+
+def test_typed_numbers_are_read_exactly_not_rounded():
+    config, errors = validate(FakeConfig, {"timesteps": " 6 ", "steps": "+8", "delay": "1e-3"})
+    assert errors == {} and config == FakeConfig(timesteps=6, steps=8, delay=0.001)
 
 
 def test_validate_puts_a_cross_field_error_on_the_field_it_names(fake):
@@ -131,13 +169,18 @@ def test_validate_puts_a_cross_field_error_on_the_field_it_names(fake):
 
 def test_config_form_shows_the_error_next_to_the_field_and_clears_it():
     form = ConfigForm(bptt.Config)
-    form.set(timesteps=0)
+    form.set(timesteps="2.5")
     assert form.config is None
     message = form._messages["timesteps"]
-    assert message.visible and "timesteps must be ≥ 1" in message.object
+    assert message.visible and "timesteps must be an integer" in message.object
+    assert "written in digits, got '2.5'" in message.object
+    form.set(timesteps=0)
+    assert "timesteps must be an integer in [1, 1024] (steps), got 0" in message.object
     assert not form._messages["epochs"].visible and not form._form_message.visible
     form.set(timesteps=4)
     assert form.config == bptt.Config(timesteps=4) and not message.visible
+    form.set(lr="abc")
+    assert form.config is None and "lr must be a finite number" in form._messages["lr"].object
     form.reset()
     assert form.config == bptt.Config()
 
@@ -147,7 +190,8 @@ def test_launch_lists_every_registered_method_and_blocks_an_invalid_config(fake,
     assert set(launch.param.method.objects) == set(registry.METHODS) >= {"bptt", "fake"}
     launch.method = "fake"
     assert launch.launch(delay=-1.0) is None
-    assert launch._launch.disabled and "delay must be ≥ 0" in launch.form._messages["delay"].object
+    assert launch._launch.disabled
+    assert "delay must be a finite number in [0, 60]" in launch.form._messages["delay"].object
     assert launch.jobs.jobs() == []
 
 
@@ -166,16 +210,22 @@ def test_seeds_of_one_config_are_one_group_with_mean_and_spread(store):
     row = summary.cost_row(groups[1])
     assert row.seeds == 3 and row.best_timesteps == 3
     assert row.timesteps_within_ann == 3  # mean 90.33 ≥ 90 − 1, and 82 is not
-    assert row.train_s == pytest.approx((2.0, 1.0))
-    assert row.energy_nj == pytest.approx((1.5, 0.0)) and row.peak_mib == pytest.approx((1, 0))
+    assert row.train_s == pytest.approx((2.0, 1.0)) and row.train_cpu_s == pytest.approx((1.5, 1))
+    assert row.energy_nj == pytest.approx((1.5, 0.0))
+    assert row.saved_mib == pytest.approx((1, 0)) and row.step_peak_mib == pytest.approx((3, 0))
     assert summary.cost_row(groups[0]).timesteps_within_ann is None  # 80 never reaches 89
+    frame = summary.cost_frame([row])
+    assert frame["train wall (s)"][0] == "2.0 ± 1.0" and frame["train CPU (s)"][0] == "1.5 ± 1.0"
+    assert frame["saved for backward (MiB)"][0] == "1.00"
+    assert frame["step peak (MiB)"][0] == "3.00"
 
 
-def test_timesteps_within_and_the_runs_without_an_ann():
-    assert timesteps_within([10, 50, 88.9, 89.0], 90.0) == 4
-    assert timesteps_within([10, 50], 90.0) is None
+def test_t_within_1pt_of_ann_is_where_the_accuracy_stays_and_needs_an_ann(store):
+    finished(store, "m", 0, [89.5, 85.0, 89.2, 89.8])  # within at T=1, dips, back from T=3
+    [row] = summary.cost_rows(group_runs(store.runs()))
+    assert row.timesteps_within_ann == 3
     row = summary.CostRow("bptt", 1, None, (95.0, 0.0), 8, None, 8, None, None, None, None,
-                          None)
+                          None, None, None)
     assert summary.cost_frame([row])["T within 1 pt of ANN"][0] == "— (no ANN)"
 
 
@@ -209,8 +259,31 @@ def test_compare_with_hundreds_of_runs(tmp_path):
     assert "loss_per_epoch" in compare.param.curve.objects
     compare.curve = "loss_per_epoch"
     assert compare.figure().layout.xaxis.title.text == "epoch"
+    assert compare.figure().layout.yaxis.title.text == "training loss"
     assert "Horowitz" in compare._cost.object and compare._cost.object.count("<tr>") == 1
     assert built < 5.0  # one read and a few table rows, not one widget per run
+
+
+def test_a_curve_is_drawn_against_the_stored_curve_its_x_names(tmp_path):
+    store = ResultsStore(tmp_path / "many.sqlite")
+    sample.fill(store, 80)
+    compare = CompareView(store)
+    compare.curve = "sops_per_sample"
+    [trace] = compare.figure().data  # only conversion stores it
+    assert list(trace.x)[:3] == [1, 2, 4]  # the stored grid of T, not 1, 2, 3
+    assert compare.figure().layout.xaxis.title.text == "timesteps T"
+    assert compare.figure().layout.yaxis.title.text == "synaptic operations per sample"
+    assert summary.axes("a_curve_from_an_old_run").x_label == "index"
+
+
+def test_every_method_shows_its_memory_and_cpu_time_in_the_cost_table(tmp_path):
+    store = ResultsStore(tmp_path / "many.sqlite")
+    sample.fill(store, 80)
+    frame = summary.cost_frame(CompareView(store).cost_rows())
+    assert len(frame) == len(sample.METHODS)
+    for column in ("saved for backward (MiB)", "step peak (MiB)", "train wall (s)",
+                   "train CPU (s)"):
+        assert "—" not in set(frame[column]), column
 
 
 def test_a_new_seed_of_a_shown_experiment_joins_it_but_other_new_runs_do_not(store):
@@ -317,7 +390,7 @@ def test_a_failed_run_shows_its_error_in_the_card_and_in_runs(fake, store):
 
 
 def test_demo_on_an_empty_store_runs_and_appears_in_compare(fake, store, monkeypatch):
-    monkeypatch.setattr(views, "DEMO_METHOD", "fake")
+    monkeypatch.setattr(views.launch, "DEMO_METHOD", "fake")
     app = SpikeLab(store, JobManager())
     assert app.compare.dataset is None
     job = app.demo()

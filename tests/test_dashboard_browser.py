@@ -7,18 +7,24 @@ Needs Debian's Chromium at /usr/bin/chromium (CI installs it); skipped, saying s
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
+from lab import bptt
+from lab.core.config import spec
 from lab.core.results import PROJECT_ROOT, ResultsStore
-from lab.dashboard import server
+
+sys.path.insert(0, str(PROJECT_ROOT / "dashboards"))  # the launcher lives beside the app
+import launcher  # noqa: E402
 
 pytestmark = pytest.mark.skipif(
-    not server.CHROMIUM.exists() and not os.environ.get("LAB_REQUIRE_BROWSER"),
-    reason=f"{server.CHROMIUM} is absent: install Debian's chromium (apt-get install chromium) "
+    not launcher.CHROMIUM.exists() and not os.environ.get("LAB_REQUIRE_BROWSER"),
+    reason=f"{launcher.CHROMIUM} is absent: install Debian's chromium (apt-get install chromium) "
            "to run the browser test")
 
 SCREENSHOT = PROJECT_ROOT / "artifacts" / "dashboard.png"
+TIMESTEPS = spec(bptt.Config, "timesteps")
 VIEWPORT = {"width": 1400, "height": 900}
 
 
@@ -40,8 +46,8 @@ def test_two_sessions_launch_runs_that_finish_and_appear_in_compare(tmp_path):
 
     store = ResultsStore(tmp_path / "runs.sqlite")
     log = tmp_path / "server.log"
-    with server.served(store.path, log=log) as url, sync_playwright() as p:
-        browser = server.chromium(p)
+    with launcher.served(store.path, log=log) as url, sync_playwright() as p:
+        browser = launcher.chromium(p)
         try:
             first = browser.new_context(viewport=VIEWPORT).new_page()
             second = browser.new_context(viewport=VIEWPORT).new_page()  # another session
@@ -49,9 +55,11 @@ def test_two_sessions_launch_runs_that_finish_and_appear_in_compare(tmp_path):
             second.goto(f"{url}/app", wait_until="commit")  # both load at once
             expect(first.get_by_text("No runs yet")).to_be_visible(timeout=60_000)
 
-            open_launch(first, timesteps="0")
+            open_launch(first, timesteps="2.5")
             error = first.locator(".error-timesteps")
-            expect(error).to_have_text("timesteps must be ≥ 1, got 0")
+            expect(error).to_contain_text("written in digits, got '2.5'")
+            set_field(first, "timesteps", "0")
+            expect(error).to_have_text(f"timesteps must be {TIMESTEPS.valid()}, got 0")
             launch = first.get_by_role("button", name="Launch run")
             expect(launch).to_be_disabled()
             set_field(first, "timesteps", "4")

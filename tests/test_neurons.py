@@ -5,7 +5,7 @@ import snntorch as snn
 import torch
 
 from lab.core import encoding, grid
-from lab.core.neurons import SpikingNeuron, simulate
+from lab.core.neurons import NeuronParams, SpikingNeuron, simulate
 
 
 def reference(current, threshold, beta, v_init, reset):
@@ -28,7 +28,7 @@ def reference(current, threshold, beta, v_init, reset):
 @pytest.mark.parametrize("v_init", [0.0, 0.5])
 def test_matches_per_step_reference(beta, reset, v_init):
     current = torch.randn(16, 40, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
-    out = simulate(current, threshold=0.7, beta=beta, v_init=v_init, reset=reset)
+    out = simulate(current, NeuronParams(0.7, beta, reset, v_init / 0.7))
     spikes, v_final = reference(current, 0.7, beta, v_init, reset)
     assert torch.equal(out.spikes, spikes.double())
     assert torch.allclose(out.v_final, v_final.double())
@@ -39,8 +39,9 @@ def test_matches_per_step_reference(beta, reset, v_init):
 def test_training_path_equals_inference_path(beta, reset):
     current = torch.randn(10, 6, 30, generator=torch.Generator().manual_seed(2))
     threshold = torch.rand(30, generator=torch.Generator().manual_seed(3)) + 0.5
-    fast = simulate(current, threshold, beta, 0.5 * threshold, reset, record=True)
-    slow = simulate(current.clone().requires_grad_(), threshold, beta, 0.5 * threshold, reset,
+    params = NeuronParams(threshold, beta, reset, 0.5)
+    fast = simulate(current, params, record=True)
+    slow = simulate(current.clone().requires_grad_(), params,
                     record=True)
     assert torch.equal(fast.spikes, slow.spikes.detach())
     assert torch.equal(fast.v_trace, slow.v_trace.detach())
@@ -55,7 +56,7 @@ def test_matches_snntorch_leaky_same_step_reset(reset):
     for t in range(current.shape[0]):
         spk, mem = lif(current[t], mem)
         ref.append(spk)
-    ours = simulate(current, threshold=1.0, beta=0.9, reset=reset)
+    ours = simulate(current, NeuronParams(1.0, 0.9, reset))
     assert torch.equal(ours.spikes, torch.stack(ref))
     assert torch.allclose(ours.v_final, mem, atol=1e-6)
 
@@ -68,7 +69,7 @@ def test_rate_identity_exact_for_uneven_input():
     W = torch.randn(10, 20, generator=g, dtype=torch.float64) * 0.3
     b = torch.randn(10, generator=g, dtype=torch.float64) * 0.1
     current = spikes_in @ W.T + b
-    out = simulate(current, threshold=threshold, v_init=v0)
+    out = simulate(current, NeuronParams(threshold, v_init=v0 / threshold))
     rate = threshold * out.spikes.sum(0) / T
     r_in = spikes_in.mean(0)
     assert torch.allclose(rate, r_in @ W.T + b - (out.v_final - v0) / T, atol=1e-12)
@@ -81,7 +82,7 @@ def test_constant_input_rate_is_quantized_clip(T):
     """With v[0] = θ/2 and constant z, the rate is θ·clip(round(z·T/θ)/T, 0, 1): step θ/T."""
     threshold = 1.5
     z = grid.linspace(-0.5, 2.0, 2001)
-    out = simulate(encoding.direct(z, T), threshold=threshold, v_init=threshold / 2)
+    out = simulate(encoding.direct(z, T), NeuronParams(threshold, v_init=0.5))
     rate = threshold * out.spikes.mean(0)
     expected = threshold * torch.clamp(torch.floor(z * T / threshold + 0.5) / T, 0, 1)
     assert torch.allclose(rate, expected)
@@ -91,7 +92,7 @@ def test_constant_input_rate_is_quantized_clip(T):
 
 def test_surrogate_gradient_flows_and_equality_fires():
     current = torch.full((3, 4), 0.5, requires_grad=True)
-    out = simulate(current, threshold=1.0)
+    out = simulate(current, NeuronParams(1.0))
     assert out.spikes[1].eq(1).all(), "v reaching θ exactly must fire (H(0) = 1)"
     out.spikes.sum().backward()
     assert current.grad is not None and current.grad.abs().sum() > 0
@@ -114,7 +115,7 @@ def test_record_trace_and_module_residual():
 ])
 def test_bad_parameters_are_named(kwargs, name):
     with pytest.raises(ValueError, match=name):
-        simulate(torch.zeros(2, 2), **kwargs)
+        simulate(torch.zeros(2, 2), NeuronParams(**kwargs))
     with pytest.raises(ValueError, match=name):
         SpikingNeuron(**kwargs)
 
@@ -130,3 +131,22 @@ def test_encodings():
         encoding.encode(x, 0)
     with pytest.raises(ValueError, match="encoding"):
         encoding.encode(x, 2, "latency")
+
+
+@pytest.mark.parametrize("beta", [1.0, 0.8])
+def test_state_carried_across_segments_equals_one_run(beta):
+    """Norse-style state: simulating [0, 3) then [3, 7) from the handed-back state gives the
+    same spikes and v[T] as one run of 7 steps, in the module and in the function."""
+    torch.manual_seed(2)
+    current = torch.randn(7, 4, 5)
+    params = NeuronParams(0.8, beta, v_init=0.5)
+    whole = simulate(current, params)
+    first = simulate(current[:3], params)
+    second = simulate(current[3:], params, first.state)
+    assert torch.equal(torch.cat([first.spikes, second.spikes]), whole.spikes)
+    assert torch.equal(second.state.v, whole.state.v)
+    layer = SpikingNeuron(0.8, beta, v_init=0.5, scale_output=True)
+    a = layer.run(current[:3])
+    b = layer.run(current[3:], a.state)
+    assert torch.equal(torch.cat([a.spikes, b.spikes]), 0.8 * whole.spikes)
+    assert torch.equal(layer.last.state.v, whole.state.v)

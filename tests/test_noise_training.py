@@ -10,6 +10,8 @@ from lab import cli
 from lab import noise_training as nt
 from lab.core import config as cfg
 from lab.core import grid
+from lab.core.metrics import timesteps_within
+from lab.core.noise import IDEAL_RESIDUAL_STD, NoiseModel
 from lab.core.results import ResultsStore
 from lab.viz import noise_training as viz
 
@@ -21,13 +23,14 @@ CURRENTS = grid.linspace(-0.5 + SHIFT, 1.5 + SHIFT, 81)
 
 @pytest.mark.parametrize("threshold", [1.0, 0.7])
 def test_uniform_identity_closed_form(threshold):
-    """P(I + n ≥ θ), n = v0 + U[−θ/2, θ/2) = U[0, θ), is clip(I/θ, 0, 1)."""
+    """P(I + n ≥ θ), n = v0 + U[−θ/2, θ/2) = U[0, θ) (σ = 1/√12), is clip(I/θ, 0, 1)."""
     z = CURRENTS * threshold
-    expected = nt.expected_spike(z, "uniform", 0.0, threshold, v_init=0.5)
+    expected = nt.expected_spike(z, "uniform", IDEAL_RESIDUAL_STD, threshold, v_init=0.5)
     torch.testing.assert_close(expected, (z / threshold).clamp(0, 1))
 
 
-@pytest.mark.parametrize(("noise", "noise_std"), [("uniform", 0.0), ("gaussian", 0.3),
+@pytest.mark.parametrize(("noise", "noise_std"), [("uniform", IDEAL_RESIDUAL_STD), ("uniform", 0.6),
+                                                  ("gaussian", 0.3),
                                                   ("gaussian", 0.1), ("none", 0.0)])
 def test_monte_carlo_matches_closed_form(noise, noise_std):
     samples = 20_000
@@ -39,8 +42,9 @@ def test_monte_carlo_matches_closed_form(noise, noise_std):
 
 
 def test_uniform_noise_lies_in_zero_theta():
-    n = 0.5 * 2.0 + nt.sample_noise((10_000,), "uniform", 0.0, threshold=2.0,
-                                    generator=torch.Generator().manual_seed(0))
+    """One noise model for both methods: 'uniform' with σ = 1/√12 is U(−θ/2, θ/2)."""
+    n = 0.5 * 2.0 + 2.0 * NoiseModel("uniform", IDEAL_RESIDUAL_STD).sample(
+        (10_000,), generator=torch.Generator().manual_seed(0))
     assert n.min() >= 0 and n.max() < 2.0
     assert abs(float(n.std()) - 2.0 / 12**0.5) < 0.02  # why noise_std defaults to ≈ 0.3·θ
 
@@ -142,9 +146,11 @@ def test_multi_step_first_layer_rate_is_clipped_current():
     assert (hidden - target).abs().max() <= 0.5 / n + 1e-6
 
 
-def test_timesteps_within():
-    assert nt.timesteps_within([50.0, 80.0, 89.5, 90.0, 89.0]) == 3
-    assert nt.timesteps_within([90.0, 10.0]) == 1
+def test_timesteps_within_is_one_definition():
+    """The first T from which the curve stays within 1 point: a dip after it moves it on."""
+    assert timesteps_within([50.0, 80.0, 89.5, 90.0, 89.0], 90.0) == 3
+    assert timesteps_within([90.0, 10.0, 90.0], 90.0) == 3
+    assert timesteps_within([90.0, 10.0], 90.0) is None
 
 
 @pytest.mark.parametrize(("field", "value"), [("noise_std", -0.1), ("timesteps", 0),
@@ -191,7 +197,8 @@ def test_run_is_deterministic_and_stored_by_the_cli(tmp_path):
 
 @pytest.mark.parametrize("noise", nt.NOISES)
 def test_identity_figure(noise):
-    fig = viz.identity_figure(noise, 0.3, timesteps=8)
+    fig = viz.identity_figure(noise, IDEAL_RESIDUAL_STD if noise == "uniform" else 0.3,
+                              timesteps=8)
     assert len(fig.data) == 6
     if noise == "uniform":
         assert "= 0.000" in fig.layout.title.text

@@ -121,4 +121,4 @@ def test_cli_subprocess_exit_code(tmp_path):
                            "--results", str(tmp_path / "r.sqlite")], capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 2
-    assert proc.stderr.strip() == "error: timesteps must be ≥ 1, got -3"
+    assert proc.stderr.strip() == "error: timesteps must be an integer in [1, 1024] (steps), got -3"

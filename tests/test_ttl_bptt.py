@@ -12,7 +12,7 @@ from lab import bptt, cli
 from lab import ttl_bptt as ttl
 from lab.core import data, measure
 from lab.core.config import ConfigError
-from lab.core.neurons import SpikingNeuron, step
+from lab.core.neurons import NeuronState, SpikingNeuron, step
 from lab.core.results import ResultsStore
 from lab.viz import ttl_bptt as viz
 
@@ -56,10 +56,10 @@ def test_full_length_one_block_holds_what_bptt_holds(digits: data.Split) -> None
     x, y = digits.x_train[:32], digits.y_train[:32]
     bcfg = bptt.Config(encoding="rate")
     forward = bptt.forward_over_time(bcfg)
-    held = measure.peak_autograd_bytes(
+    _, held = measure.saved_bytes(
         lambda: F.cross_entropy(forward(model.blocks[0], x).mean(0), y))
     cost = ttl.step_cost(model, ttl.time_first(config)(x), y, 8)
-    assert cost.peak_autograd_bytes == held
+    assert cost.saved_bytes == held
 
 
 def _reference_truncated(model: ttl.LocalNet, x: torch.Tensor, y: torch.Tensor, k: int) -> None:
@@ -67,15 +67,14 @@ def _reference_truncated(model: ttl.LocalNet, x: torch.Tensor, y: torch.Tensor, 
     linears = [m.layer for m in model.blocks[0] if isinstance(getattr(m, "layer", None),
                                                                  torch.nn.Linear)]
     neurons = [m for m in model.blocks[0] if isinstance(m, SpikingNeuron)]
-    v = [torch.zeros(x.shape[1], lin.out_features) for lin in linears[:-1]]
+    v = [NeuronState(torch.zeros(x.shape[1], lin.out_features)) for lin in linears[:-1]]
     for start in range(0, x.shape[0], k):
-        v = [vi.detach() for vi in v]
+        v = [NeuronState(vi.v.detach()) for vi in v]
         outputs = []
         for t in range(start, min(start + k, x.shape[0])):
             h = x[t].flatten(1)
             for i, neuron in enumerate(neurons):
-                h, v[i] = step(linears[i](h), v[i], neuron.threshold, neuron.beta,
-                               spike_fn=neuron.spike_fn)
+                h, v[i] = step(linears[i](h), v[i], neuron.params, spike_fn=neuron.spike_fn)
             outputs.append(linears[-1](h))
         F.cross_entropy(torch.stack(outputs).mean(0), y).backward()
 
@@ -169,9 +168,12 @@ def test_truncation_and_locality_shrink_the_held_graph(digits: data.Split) -> No
         for b in (1, 3):
             config = ttl.Config(truncation_length=k, block_size=b)
             cost = ttl.step_cost(_model(config, digits), ttl.time_first(config)(x), y, k)
-            peaks[k, b] = cost.peak_autograd_bytes
-            assert len(cost.held_bytes) == 8 // k and len(cost.held_bytes[0]) == 3 // b
-            assert len({max(s) for s in cost.held_bytes}) == 1  # every segment holds the same
+            peaks[k, b] = cost.saved_bytes
+            n_blocks = 3 // b
+            assert len(cost.held_bytes) == (8 // k) * n_blocks
+            segments = [max(cost.held_bytes[i:i + n_blocks])
+                        for i in range(0, len(cost.held_bytes), n_blocks)]
+            assert len(set(segments)) == 1  # every segment holds the same
     for b in (1, 3):
         assert peaks[1, b] < peaks[2, b] < peaks[4, b] < peaks[8, b]
     for k in (1, 2, 4, 8):
@@ -230,9 +232,10 @@ def test_cli_run_is_stored_and_deterministic(tmp_path) -> None:
     assert first.status == second.status == "finished"
     assert first.metrics["accuracy"] == second.metrics["accuracy"] > 50
     assert first.metrics["final_loss"] == second.metrics["final_loss"]
-    assert 0 < first.metrics["peak_mem_ratio"] < 1
+    assert 0 < first.metrics["saved_bytes_ratio"] < 1
+    assert 0 < first.metrics["step_peak_ratio"] < 1
     for key in ("train_macs_forward", "train_macs_backward", "train_macs_local",
-                "bptt_peak_autograd_bytes", "macs_ratio"):
+                "bptt_saved_bytes", "train_macs_ratio", "step_peak_bytes", "inference_bytes"):
         assert first.metrics[key] > 0
     assert first.timings["train_s"] > 0
     assert len(first.curves["accuracy_per_timestep"]) == 4
@@ -243,7 +246,7 @@ def test_event_dataset_runs(tmp_path, monkeypatch) -> None:
     result = ttl.run(ttl.Config(dataset="moving_digits", event_samples=40, epochs=1,
                                 timesteps=4, truncation_length=2, block_size=1, device="cpu"))
     assert 0 <= result["metrics"]["accuracy"] <= 100
-    assert result["metrics"]["peak_mem_ratio"] < 1
+    assert result["metrics"]["saved_bytes_ratio"] < 1
 
 
 # ---- figures (the notebook's widget callback and plots) ----------------------------------------
@@ -293,9 +296,9 @@ def test_summary_figures() -> None:
 def test_explore_measures_the_drawn_configuration(digits: data.Split) -> None:
     base = ttl.Config(timesteps=4)
     fig = viz.explore(1, 1, base, digits, digits.image_shape)
-    ttl_cost, bptt_cost = ttl.costs(ttl.Config(timesteps=4, truncation_length=1, block_size=1),
-                                    digits, digits.image_shape)
-    ratio = ttl_cost.peak_autograd_bytes / bptt_cost.peak_autograd_bytes
+    ttl_cost, bptt_cost = ttl.step_costs(
+        ttl.Config(timesteps=4, truncation_length=1, block_size=1), digits, digits.image_shape)
+    ratio = ttl_cost.saved_bytes / bptt_cost.saved_bytes
     assert f"{ratio:.3f} × BPTT" in fig.layout.title.text
     assert "T=4, K=1, block size 1" in fig.layout.title.text
     with pytest.raises(ConfigError, match="block_size"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lab.core.neurons import simulate
+from lab.core.neurons import NeuronParams, simulate
 from lab.viz import neurons as viz
 
 
@@ -17,7 +17,8 @@ def trace(fig, name: str):
 @pytest.mark.parametrize("current, threshold, timesteps", [(0.3, 1.0, 16), (0.77, 0.5, 9)])
 def test_membrane_figure_marks_every_spike_of_simulate(current, threshold, timesteps):
     fig = viz.membrane_figure(current, threshold=threshold, timesteps=timesteps)
-    out = simulate(torch.full((timesteps,), current, dtype=torch.float64), threshold)
+    out = simulate(torch.full((timesteps,), current, dtype=torch.float64),
+                   NeuronParams(threshold))
     spikes = trace(fig, "spikes")
     assert len(spikes.x) == int(out.spikes.sum()) > 0
     assert list(spikes.x) == [float(t + 1) for t in torch.nonzero(out.spikes).flatten()]

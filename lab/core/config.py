@@ -1,8 +1,27 @@
-"""Configuration is data: frozen dataclasses, validated when built, shared by CLI and dashboard."""
+"""Configuration is data: frozen dataclasses whose fields declare their choices and ranges.
+
+A method's `Config` declares each field with `setting(default, ...)`: its unit, its allowed
+choices or its closed range `[low, high]`, and a one-line reason. `validate(config)` checks every
+declared field (finite, in range, one of the choices) and raises one `ConfigError` naming the
+field and its valid range. The CLI, the dashboard's form, the notebooks and sweeps all build the
+same object, so they refuse the same inputs with the same line; they read the choices and ranges
+with `spec(config_cls, name)`, never from an error's text.
+
+Example:
+    >>> @dataclass(frozen=True)
+    ... class C:
+    ...     timesteps: int = setting(8, low=1, high=1024, unit="steps")
+    ...     def __post_init__(self): validate(self)
+    >>> C(timesteps=0)
+    Traceback (most recent call last):
+    ConfigError: timesteps must be an integer in [1, 1024] (steps), got 0
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import math
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -12,8 +31,104 @@ class ConfigError(ValueError):
     """A configuration value outside its valid range; the message names the parameter."""
 
 
+SEED_MAX = 2**32 - 1  # numpy's and scikit-learn's seeds are 32-bit
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """What a config field accepts: its type, choices or range, unit and help text."""
+
+    name: str
+    kind: type
+    default: Any
+    choices: tuple[Any, ...] | None = None
+    low: float | None = None
+    high: float | None = None
+    unit: str = ""
+    help: str = ""
+
+    def valid(self) -> str:
+        """The valid values in words, e.g. 'an integer in [1, 1024] (steps)'."""
+        if self.choices is not None:
+            text = f"one of {', '.join(map(str, self.choices))}"
+        elif self.kind is bool:
+            text = "true or false"
+        else:
+            noun = "an integer" if self.kind is int else "a finite number"
+            text = f"{noun} in [{_num(self.low)}, {_num(self.high)}]"
+        return f"{text} ({self.unit})" if self.unit else text
+
+    def check(self, value: Any) -> None:
+        """Raise ConfigError('name must be VALID, got VALUE') unless `value` is accepted."""
+        if self.choices is not None:
+            ok = value in self.choices
+        elif self.kind is bool:
+            ok = isinstance(value, bool)
+        elif self.kind is int:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+            ok = ok and self.low <= value <= self.high
+        else:
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            ok = ok and (math.isfinite(value) or value in (self.low, self.high))
+            ok = ok and self.low <= value <= self.high
+        if not ok:
+            raise ConfigError(f"{self.name} must be {self.valid()}, got {value!r}")
+
+
+def _num(x: float | None) -> str:
+    if x is None:
+        return "?"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def setting(default: Any, *, choices: tuple[Any, ...] | None = None, low: float | None = None,
+            high: float | None = None, unit: str = "", help: str = "") -> Any:
+    """A dataclass field with its valid values declared as data (see `spec`).
+
+    Numbers need both bounds (use ±math.inf only where an infinite value means something, e.g.
+    'no floor'); strings need `choices`.
+    """
+    kind = type(default)
+    if kind in (int, float) and choices is None and (low is None or high is None):
+        raise TypeError("numeric settings need both low and high")
+    if kind is str and choices is None:
+        raise TypeError("string settings need choices")
+    meta = {"choices": tuple(choices) if choices is not None else None, "low": low,
+            "high": high, "unit": unit, "help": help}
+    return dataclasses.field(default=default, metadata={"lab": meta})
+
+
+def specs(config_cls: type) -> list[FieldSpec]:
+    """Every declared field of `config_cls`, in order."""
+    out = []
+    for f in dataclasses.fields(config_cls):
+        meta = f.metadata.get("lab")
+        if meta is not None:
+            out.append(FieldSpec(f.name, type(f.default), f.default, **meta))
+    return out
+
+
+def spec(config_cls: type, name: str) -> FieldSpec:
+    """The declared spec of field `name` of `config_cls`."""
+    for s in specs(config_cls):
+        if s.name == name:
+            return s
+    raise ConfigError(f"{name} is not a field of {config_cls.__name__}: "
+                      f"fields are {', '.join(s.name for s in specs(config_cls))}")
+
+
+def validate(config: Any) -> None:
+    """Check every declared field of `config`; the first bad one raises ConfigError."""
+    for s in specs(type(config)):
+        s.check(getattr(config, s.name))
+    if getattr(config, "device", None) == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device must be 'cpu' or 'auto' on a machine without CUDA, got 'cuda'")
+
+
 def require(ok: bool, name: str, valid: str, value: Any) -> None:
-    """Raise ConfigError('name must be VALID, got VALUE') unless `ok`."""
+    """Raise ConfigError('name must be VALID, got VALUE') unless `ok` (checks across fields)."""
     if not ok:
         raise ConfigError(f"{name} must be {valid}, got {value!r}")
 
@@ -26,25 +141,33 @@ def positive(name: str, value: float, integer: bool = True) -> None:
     require(value > 0, name, "≥ 1" if integer else "> 0", value)
 
 
-def check_common(config: Any) -> None:
-    """Checks of the fields that every method's config shares."""
-    from .data import DATASETS
+# The fields every method shares, declared once.
+def seed_setting() -> Any:
+    return setting(0, low=0, high=SEED_MAX, help="model seed: initialisation, noise, shuffling")
 
-    for name in ("timesteps", "epochs", "batch_size"):
-        if hasattr(config, name):
-            positive(name, getattr(config, name))
-    if hasattr(config, "dataset"):
-        one_of("dataset", config.dataset, DATASETS)
-    if hasattr(config, "lr"):
-        positive("lr", config.lr, integer=False)
-    if hasattr(config, "threshold"):
-        positive("threshold", config.threshold, integer=False)
-    if hasattr(config, "seed"):
-        require(config.seed >= 0, "seed", "≥ 0", config.seed)
-    if hasattr(config, "device"):
-        one_of("device", config.device, ("auto", "cpu", "cuda"))
-        require(config.device != "cuda" or torch.cuda.is_available(), "device",
-                "'cpu' or 'auto' on a machine without CUDA", config.device)
+
+def epochs_setting(default: int) -> Any:
+    return setting(default, low=1, high=1000, unit="passes over the training set")
+
+
+def batch_size_setting(default: int = 32) -> Any:
+    return setting(default, low=1, high=65536, unit="samples")
+
+
+def lr_setting(default: float) -> Any:
+    return setting(default, low=1e-6, high=10.0, help="Adam's learning rate")
+
+
+def timesteps_setting(default: int, help: str = "") -> Any:
+    return setting(default, low=1, high=1024, unit="steps", help=help)
+
+
+def device_setting() -> Any:
+    return setting("auto", choices=("auto", "cpu", "cuda"), help="auto: CUDA when present")
+
+
+def threshold_setting(default: float = 1.0) -> Any:
+    return setting(default, low=1e-3, high=1e3, unit="θ, membrane units")
 
 
 def as_dict(config: Any) -> dict[str, Any]:

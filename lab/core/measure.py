@@ -1,28 +1,24 @@
-"""One measurement API for every method and the dashboard: accuracy, time, memory, operations.
+"""One measurement API for every method and the dashboard: accuracy, time and memory.
 
-Operations follow the usual accounting (METHODS.md §5): an ANN layer costs MACs; a spiking
-layer costs synaptic operations, SOPs = Σ over input spikes of the spike's fan-out. Energy is an
-*estimate* from the 45 nm figures of Horowitz (ISSCC 2014): 4.6 pJ per 32-bit float MAC and
-0.9 pJ per 32-bit float accumulate (one SOP).
+Operations (MACs, SOPs, fan-outs, energy) are counted in `lab.core.operations`. Memory has two
+figures with distinct names, measured the same way on every device:
+
+    saved_bytes       bytes autograd saves for backward during one step (the activations
+                      that truncation and local losses remove)
+    step_peak_bytes   the training step's peak: parameters + gradients + optimizer state +
+                      saved_bytes (on CUDA `cuda_peak_bytes` is measured as well)
 """
 
 from __future__ import annotations
 
+import copy
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
-
-from .models import TimeDistributed
-from .neurons import SpikingNeuron
-
-ENERGY_PJ_PER_MAC = 4.6  # Horowitz, ISSCC 2014, 45 nm, 32-bit float multiply-accumulate
-ENERGY_PJ_PER_SOP = 0.9  # Horowitz, ISSCC 2014, 45 nm, 32-bit float add
-ENERGY_SOURCE = "Horowitz, ISSCC 2014 (45 nm): 4.6 pJ/MAC, 0.9 pJ/SOP — an estimate"
 
 
 def accuracy(logits: Tensor, labels: Tensor) -> float:
@@ -41,30 +37,28 @@ def accuracy_per_timestep(outputs: Tensor, labels: Tensor) -> Tensor:
 
 
 @contextmanager
-def wall_time() -> Iterator[dict[str, float]]:
-    """`with wall_time() as t: ...` then `t["s"]` holds the elapsed seconds."""
-    result = {"s": 0.0}
-    start = time.perf_counter()
+def timer() -> Iterator[dict[str, float]]:
+    """`with timer() as t: ...` then `t["wall_s"]` and `t["cpu_s"]` (this process, all threads).
+
+    CPU seconds do not grow when other processes load the machine; wall seconds do.
+    """
+    result = {"wall_s": 0.0, "cpu_s": 0.0}
+    wall, cpu = time.perf_counter(), time.process_time()
     try:
         yield result
     finally:
-        result["s"] = time.perf_counter() - start
+        result["wall_s"] = time.perf_counter() - wall
+        result["cpu_s"] = time.process_time() - cpu
 
 
-def peak_autograd_bytes(step: Callable[[], Tensor], device: torch.device | None = None) -> int:
-    """Bytes held by autograd for one training step: run `step()` (forward → loss), measure.
+def machine() -> dict[str, float]:
+    """What a time depends on: torch's threads and the 1-minute load average at the start."""
+    return {"torch_threads": torch.get_num_threads(), "load_1min": os.getloadavg()[0]}
 
-    CPU: the distinct storages saved for backward, counted through saved-tensor hooks (this is
-    the activation memory the graph holds at the loss, where it peaks). CUDA: the rise of
-    `torch.cuda.max_memory_allocated` over the step, which also includes the transient buffers.
-    """
-    if device is not None and device.type == "cuda":
-        torch.cuda.synchronize(device)
-        torch.cuda.reset_peak_memory_stats(device)
-        base = torch.cuda.memory_allocated(device)
-        step().backward()
-        torch.cuda.synchronize(device)
-        return torch.cuda.max_memory_allocated(device) - base
+
+def saved_bytes(loss: Callable[[], Tensor]) -> tuple[Tensor, int]:
+    """Run `loss()` (a forward to a scalar) and count the distinct storages autograd saves for
+    backward, through saved-tensor hooks; returns the loss (graph intact) and the bytes."""
     seen: dict[int, int] = {}
 
     def pack(t: Tensor) -> Tensor:
@@ -73,95 +67,62 @@ def peak_autograd_bytes(step: Callable[[], Tensor], device: torch.device | None 
         return t
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        loss = step()
-    loss.backward()
-    return sum(seen.values())
+        value = loss()
+    return value, sum(seen.values())
 
 
-@dataclass
-class Operations:
-    """Per-layer operation counts for one inference over a batch (divide by B for per sample)."""
-
-    macs: list[int] = field(default_factory=list)
-    sops: list[int] = field(default_factory=list)
-    spikes: list[int] = field(default_factory=list)
-    samples: int = 1
-
-    @property
-    def energy_pj(self) -> float:
-        """Estimated energy per sample (pJ), from `ENERGY_SOURCE`."""
-        return (ENERGY_PJ_PER_MAC * sum(self.macs) + ENERGY_PJ_PER_SOP * sum(self.sops)) / max(
-            self.samples, 1
-        )
-
-    def per_sample(self) -> dict[str, float]:
-        n = max(self.samples, 1)
-        return {"macs": sum(self.macs) / n, "sops": sum(self.sops) / n,
-                "spikes": sum(self.spikes) / n, "energy_pj": self.energy_pj}
+def tensor_bytes(tensors: Iterator[Tensor] | list[Tensor]) -> int:
+    return sum(t.numel() * t.element_size() for t in tensors)
 
 
-def _fanout_count(layer: nn.Module, x: Tensor) -> int:
-    """Σ over the non-zero inputs of x of their fan-out through `layer` (exact for conv)."""
-    events = (x != 0).to(torch.float32)
-    if isinstance(layer, nn.Linear):
-        return int(events.sum().item()) * layer.out_features
-    if isinstance(layer, nn.Conv2d):
-        ones = torch.ones(1, 1, *layer.kernel_size, device=x.device)
-        per_input = F.conv2d(events.sum(1, keepdim=True), ones, stride=layer.stride,
-                             padding=layer.padding, dilation=layer.dilation)
-        return int(per_input.sum().item()) * layer.out_channels // layer.groups
-    return 0
+def state_bytes(model: nn.Module, optimizer: torch.optim.Optimizer) -> int:
+    """Parameters, buffers, gradients and optimizer state held by a training step (measured
+    after at least one step, when Adam's moments exist)."""
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    opt = [v for s in optimizer.state.values() for v in s.values() if isinstance(v, Tensor)]
+    return tensor_bytes(list(model.parameters()) + list(model.buffers()) + grads + opt)
 
 
-def _macs(layer: nn.Module, y: Tensor) -> int:
-    """Dense MACs of a Linear or Conv2d layer that produced output `y`."""
-    if isinstance(layer, nn.Linear):
-        return y.numel() * layer.in_features
-    if isinstance(layer, nn.Conv2d):
-        k = layer.kernel_size[0] * layer.kernel_size[1] * layer.in_channels // layer.groups
-        return y.numel() * k
-    return 0
+def step_memory(model: nn.Module, loss: Callable[[nn.Module], Tensor],
+                device: torch.device | None = None, lr: float = 1e-3) -> dict[str, int]:
+    """Memory of one Adam training step of a copy of `model` with `loss(model) -> scalar`.
 
-
-def count_operations(model: nn.Module, x: Tensor) -> Operations:
-    """Run `model(x)` once and count operations per weight layer.
-
-    ANN (no spiking layers): every Linear/Conv2d costs dense MACs. SNN: a weight layer whose
-    input comes from spiking neurons (any non-zero is one event, scaled or not) costs SOPs; the
-    first layer, fed analog input, costs MACs. `spikes` lists the spikes each neuron layer emits.
+    Returns saved_bytes, step_peak_bytes (= state_bytes + saved_bytes) and, on CUDA,
+    cuda_peak_bytes (`torch.cuda.max_memory_allocated` over the step).
     """
-    ops = Operations(samples=x.shape[1] if _is_spiking(model) else x.shape[0])
-    spiking = _is_spiking(model)
-    fed_by_spikes = {"yes": False}
-    hooks = []
+    model = copy.deepcopy(model).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    cuda = device is not None and device.type == "cuda"
+    if cuda:
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        base = torch.cuda.memory_allocated(device)
+    value, saved = saved_bytes(lambda: loss(model))
+    value.backward()
+    optimizer.step()
+    result = {"saved_bytes": saved, "step_peak_bytes": state_bytes(model, optimizer) + saved}
+    if cuda:
+        torch.cuda.synchronize(device)
+        result["cuda_peak_bytes"] = torch.cuda.max_memory_allocated(device) - base
+    return result
 
-    def on_weight(module: nn.Module, inputs: tuple[Tensor], output: Tensor) -> None:
-        if fed_by_spikes["yes"]:
-            ops.sops.append(_fanout_count(module, inputs[0]))
-            ops.macs.append(0)
-        else:
-            ops.macs.append(_macs(module, output))
-            ops.sops.append(0)
 
-    def on_neuron(module: nn.Module, inputs: tuple[Tensor], output: Tensor) -> None:
-        ops.spikes.append(int((output != 0).sum().item()))
-        fed_by_spikes["yes"] = True
+def inference_bytes(model: nn.Module, x: Tensor,
+                    forward: Callable[[nn.Module, Tensor], object] | None = None) -> int:
+    """Parameters and buffers plus the largest input + output pair of any layer during one
+    `forward(model, x)` (default `model(x)`) without gradients: what is live at once."""
+    largest = {"bytes": 0}
 
-    for m in model.modules():
-        if isinstance(m, (nn.Linear, nn.Conv2d)):
-            hooks.append(m.register_forward_hook(on_weight))
-        elif isinstance(m, SpikingNeuron):
-            hooks.append(m.register_forward_hook(on_neuron))
+    def hook(_m: nn.Module, inputs: tuple, output: object) -> None:
+        tensors = [t for t in (*inputs, output) if isinstance(t, Tensor)]
+        largest["bytes"] = max(largest["bytes"], tensor_bytes(tensors))
+
+    leaves = [m for m in model.modules() if not list(m.children())]
+    handles = [m.register_forward_hook(hook) for m in leaves]
     try:
         with torch.no_grad():
-            model(x)
+            forward(model, x) if forward else model(x)
     finally:
-        for h in hooks:
+        for h in handles:
             h.remove()
-    if not spiking:
-        ops.sops = [0] * len(ops.macs)
-    return ops
-
-
-def _is_spiking(model: nn.Module) -> bool:
-    return any(isinstance(m, (SpikingNeuron, TimeDistributed)) for m in model.modules())
+    return tensor_bytes(list(model.parameters()) + list(model.buffers())) + largest["bytes"]

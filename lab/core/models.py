@@ -16,6 +16,7 @@ from torch import Tensor, nn
 from .neurons import SpikingNeuron
 
 Activation = Callable[[], nn.Module]
+ARCHS = ("mlp", "cnn")
 # Layers that act on each time step independently and therefore convert unchanged.
 STATELESS = (nn.Linear, nn.Conv2d, nn.AvgPool2d, nn.MaxPool2d, nn.Flatten, nn.Dropout, nn.Identity)
 

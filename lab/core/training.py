@@ -1,7 +1,9 @@
-"""The one training loop: mini-batch Adam on cross-entropy, with a hook for what differs.
+"""The one training loop: mini-batch Adam, with hooks for what differs between methods.
 
-Methods differ in `forward(model, x) -> logits` (how the input is encoded and read out) and
-optionally `step(model, x, y, optimizer) -> loss` (e.g. truncated or local backprop).
+Methods differ in `forward(model, x) -> output` (how the input is encoded and read out), in
+`loss(output, y) -> scalar` (default: cross-entropy; e.g. a loss at every step of a rollout) and,
+for a step that is not one forward and one backward, in `step(model, x, y, optimizer) -> loss`
+(truncated or local backprop).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from torch import Tensor, nn
 from .data import Split, batches
 
 Forward = Callable[[nn.Module, Tensor], Tensor]
+Loss = Callable[[Tensor, Tensor], Tensor]
 Progress = Callable[[float, str], None]
 
 
@@ -27,29 +30,30 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def default_step(forward: Forward) -> Callable[[nn.Module, Tensor, Tensor, torch.optim.Optimizer],
-                                               float]:
-    """Forward, cross-entropy, backward, update."""
+def default_step(forward: Forward, loss: Loss = F.cross_entropy
+                 ) -> Callable[[nn.Module, Tensor, Tensor, torch.optim.Optimizer], float]:
+    """Forward, loss, backward, update."""
 
     def step(model: nn.Module, x: Tensor, y: Tensor, optimizer: torch.optim.Optimizer) -> float:
         optimizer.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(forward(model, x), y)
-        loss.backward()
+        value = loss(forward(model, x), y)
+        value.backward()
         optimizer.step()
-        return loss.item()
+        return value.item()
 
     return step
 
 
 def train(model: nn.Module, split: Split, forward: Forward, *, epochs: int, lr: float,
           batch_size: int, seed: int, device: torch.device | None = None,
-          step: Callable | None = None, progress: Progress | None = None) -> list[float]:
+          loss: Loss = F.cross_entropy, step: Callable | None = None,
+          progress: Progress | None = None) -> list[float]:
     """Train `model` on `split`'s training set; returns the mean loss of each epoch."""
     seed_everything(seed)
     device = device or torch.device("cpu")
     model.to(device).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    step = step or default_step(forward)
+    step = step or default_step(forward, loss)
     n_batches = -(-len(split.y_train) // batch_size)
     history = []
     for epoch in range(epochs):

@@ -1,32 +1,27 @@
 """Launch forms built from a method's `Config` dataclass: the very object the CLI builds.
 
-Widgets follow the field's default type (as the CLI's flags do); a `str` field validated with
-`one_of` becomes a menu of its choices, read back from the ConfigError it raises on a probe
-value. Errors are the Config's own messages, each shown next to the field it names.
+Each field's widget, choices and valid range come from what the Config declares with
+`lab.core.config.setting(...)` (read with `specs`): a field with choices is a menu, a bool a
+checkbox, a number a text box the form reads itself, so '2.5' for an integer or 'nan' is refused
+with the field's valid range instead of being rounded or passed on. A field declared without
+`setting(...)` falls back to its default's type, with no choices or range. Errors are the
+Config's own messages, each shown next to the field it names.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+import math
+import re
 from typing import Any
 
 import panel as pn
 import param
 
-from ..core.config import ConfigError
+from ..core.config import ConfigError, FieldSpec, specs
 
-_PROBE = "\x00not a choice"
-
-
-@dataclass(frozen=True)
-class FieldSpec:
-    """One Config field as a form sees it."""
-
-    name: str
-    kind: type
-    default: Any
-    choices: tuple[str, ...] | None = None
+_INTEGER = re.compile(r"[+-]?\d+")
+_KIND_WORDS = {int: "an integer", float: "a finite number", str: "text"}
 
 
 def _default(field: dataclasses.Field) -> Any:
@@ -35,29 +30,46 @@ def _default(field: dataclasses.Field) -> Any:
     return field.default_factory()  # type: ignore[misc]
 
 
-def choices_of(config_cls: type, name: str) -> tuple[str, ...] | None:
-    """The values `config_cls` accepts for str field `name`, if it checks them with `one_of`."""
-    prefix = f"{name} must be one of "
-    try:
-        config_cls(**{name: _PROBE})
-    except ConfigError as err:
-        message = str(err)
-        if message.startswith(prefix) and ", got " in message:
-            return tuple(message[len(prefix):].rsplit(", got ", 1)[0].split(", "))
-    except Exception:  # noqa: BLE001  (a probe only: any other failure means "free text")
-        return None
-    return None
-
-
 def field_specs(config_cls: type) -> list[FieldSpec]:
-    """The form's fields, in the dataclass's order."""
-    specs = []
-    for field in dataclasses.fields(config_cls):
-        default = _default(field)
-        kind = type(default)
-        choices = choices_of(config_cls, field.name) if kind is str else None
-        specs.append(FieldSpec(field.name, kind, default, choices))
-    return specs
+    """Every field of `config_cls` in the dataclass's order: the spec it declares, or (declared
+    without `setting(...)`) one with its default's type and no choices or range."""
+    declared = {s.name: s for s in specs(config_cls)}
+    return [declared.get(f.name) or FieldSpec(f.name, type(_default(f)), _default(f))
+            for f in dataclasses.fields(config_cls)]
+
+
+def valid(spec: FieldSpec) -> str:
+    """The values `spec` accepts, in words: its declared range, else its kind."""
+    if spec.choices is not None or spec.kind is bool or spec.low is not None:
+        return spec.valid()
+    return _KIND_WORDS.get(spec.kind, spec.kind.__name__)
+
+
+def parse(spec: FieldSpec, value: Any) -> Any:
+    """`value` as the field's type: a number from the text typed for it, anything else as it is.
+
+    Raises ConfigError naming the field for an empty box, text that is not a number, a
+    non-integer for an integer field ('2.5', '1e3': never rounded) and a non-finite number
+    (unless it is the declared bound, e.g. -inf for 'no floor'). The range is the Config's check.
+    """
+    if value is None or (spec.kind in (int, float) and str(value).strip() == ""):
+        raise ConfigError(f"{spec.name} needs a value: {valid(spec)}; default {spec.default}")
+    if spec.kind not in (int, float):
+        return value
+    text = str(value).strip()
+    if spec.kind is int:
+        if isinstance(value, bool) or not _INTEGER.fullmatch(text):
+            raise ConfigError(f"{spec.name} must be {valid(spec)}, written in digits, "
+                              f"got {text!r}")
+        return int(text)
+    try:
+        number = float(text)
+    except ValueError:
+        raise ConfigError(f"{spec.name} must be {valid(spec)}, got {text!r}") from None
+    if isinstance(value, bool) or (not math.isfinite(number)
+                                   and number not in (spec.low, spec.high)):
+        raise ConfigError(f"{spec.name} must be {valid(spec)}, got {text!r}")
+    return number
 
 
 def field_of(message: str, names: list[str]) -> str:
@@ -67,46 +79,62 @@ def field_of(message: str, names: list[str]) -> str:
 
 
 def validate(config_cls: type, values: dict[str, Any]) -> tuple[Any | None, dict[str, str]]:
-    """`(config, {})` when `config_cls(**values)` is valid, else `(None, {field: message})`.
+    """`(config, {})` when `values` (as typed, or already typed) make a valid `config_cls`,
+    else `(None, {field: message})`.
 
-    Each field is also checked alone against the defaults, so every bad field is reported at
-    once, not only the first one `__post_init__` meets; '' keys an error that names no field.
+    Each field is read (`parse`), then checked alone against the defaults, so every bad field
+    is reported at once, not only the first one `__post_init__` meets; '' keys an error that
+    names no field.
     """
-    try:
-        return config_cls(**values), {}
-    except (ConfigError, TypeError, ValueError) as err:
-        whole = str(err)
-    names = list(values)
-    defaults = {f.name: _default(f) for f in dataclasses.fields(config_cls)}
+    fields = {s.name: s for s in field_specs(config_cls)}
+    parsed: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for name, value in values.items():
-        if value is None or (value == "" and not isinstance(defaults[name], str)):
-            errors[name] = f"{name} needs a value (default: {defaults[name]})"
-            continue
+        try:
+            parsed[name] = parse(fields[name], value) if name in fields else value
+        except ConfigError as err:
+            errors[name] = str(err)
+    whole = None
+    if not errors:
+        try:
+            return config_cls(**parsed), {}
+        except (ConfigError, TypeError, ValueError) as err:
+            whole = str(err)
+    names = list(values)
+    defaults = {name: s.default for name, s in fields.items()}
+    for name, value in parsed.items():
         try:
             config_cls(**{**defaults, name: value})
         except (ConfigError, TypeError, ValueError) as err:
             if field_of(str(err), names) in (name, ""):  # not a clash with another default
                 errors[name] = str(err)
-    errors.setdefault(field_of(whole, names), whole)  # a check across fields, if any
+    if whole is not None:
+        errors.setdefault(field_of(whole, names), whole)  # a check across fields, if any
     return None, errors
+
+
+def tooltip(spec: FieldSpec) -> str:
+    """The valid range, the reason for the field, its flag and its default."""
+    reason = f" — {spec.help}" if spec.help else ""
+    return (f"{valid(spec)}{reason}. --{spec.name.replace('_', '-')} on the command line; "
+            f"default {spec.default!r}")
+
+
+def _typed_in(spec: FieldSpec) -> bool:
+    """Whether the field's widget is a text box (numbers and free text), not a menu or box."""
+    return spec.kind is not bool and not spec.choices
 
 
 def _widget(spec: FieldSpec) -> pn.widgets.Widget:
     label = spec.name.replace("_", " ")
-    tip = f"--{spec.name.replace('_', '-')} on the command line; default {spec.default!r}"
-    common = {"label": label, "value": spec.default, "description": tip, "width": 190,
-              "css_classes": [f"field-{spec.name}"]}
+    css = [f"field-{spec.name}"]
     if spec.kind is bool:
         return pn.widgets.Checkbox(label=label, value=spec.default, width=190, margin=(28, 10),
-                                   css_classes=[f"field-{spec.name}"])
-    if spec.kind is int:
-        return pn.widgets.IntInput(**common)
-    if spec.kind is float:
-        return pn.widgets.FloatInput(**common, format="0[.]0[00000]")
+                                   css_classes=css)
+    common = {"label": label, "description": tooltip(spec), "width": 190, "css_classes": css}
     if spec.choices:
-        return pn.widgets.Select(**common, options=list(spec.choices))
-    return pn.widgets.TextInput(**common)
+        return pn.widgets.Select(**common, value=spec.default, options=list(spec.choices))
+    return pn.widgets.TextInput(**common, value=str(spec.default), placeholder=valid(spec))
 
 
 class ConfigForm(pn.viewable.Viewer):
@@ -131,12 +159,15 @@ class ConfigForm(pn.viewable.Viewer):
 
     @property
     def values(self) -> dict[str, Any]:
+        """What the widgets hold: text for numbers, as typed."""
         return {name: w.value for name, w in self.widgets.items()}
 
     def set(self, **values: Any) -> None:
-        """Set widget values by field name (as a user would type them)."""
+        """Set widget values by field name (numbers as a user would type them, or as numbers)."""
+        by_name = {s.name: s for s in self.specs}
         for name, value in values.items():
-            self.widgets[name].value = value
+            typed = _typed_in(by_name[name]) and not isinstance(value, str)
+            self.widgets[name].value = ("" if value is None else str(value)) if typed else value
 
     def reset(self) -> None:
         self.set(**{s.name: s.default for s in self.specs})

@@ -9,6 +9,7 @@ import itertools
 import numpy as np
 
 from .. import __version__
+from ..core.metrics import timesteps_within
 from ..core.results import ResultsStore
 
 METHODS = ("bptt", "conversion", "noise-single-step", "ttl-bptt", "streaming")
@@ -34,13 +35,25 @@ def fill(store: ResultsStore, runs: int = 200, seed: int = 0, failed_every: int 
         ann = 97.0 if dataset == "digits" else 95.0
         t = np.arange(1, timesteps * 4 + 1)
         curve = ann - 60.0 * np.exp(-t / (1.0 + timesteps)) + rng.normal(0, 0.5, len(t))
+        saved = int(2**20 * timesteps * rng.uniform(0.9, 1.1))
         metrics = {"accuracy": float(curve[-1]), "timesteps": timesteps,
-                   "peak_autograd_bytes": int(2**20 * timesteps * rng.uniform(0.9, 1.1)),
+                   "saved_bytes": saved, "step_peak_bytes": saved + 3 * 2**18,
                    "macs": 1.3e5, "sops": float(6e4 * rng.uniform(0.8, 1.2)),
                    "spikes": 1e3, "energy_pj": float(6.6e5 * rng.uniform(0.9, 1.1))}
+        curves = {"accuracy_per_timestep": curve.round(3).tolist(),
+                  "loss_per_epoch": [1.0, 0.6, 0.4]}
         if method != "bptt":
             metrics["ann_accuracy"] = ann + float(rng.normal(0, 0.2))
-        store.finish(run_id, metrics,
-                     {"accuracy_per_timestep": curve.round(3).tolist(),
-                      "loss_per_epoch": [1.0, 0.6, 0.4]},
-                     {"train_s": float(timesteps * rng.uniform(1.0, 1.3)), "test_s": 0.05})
+        if method == "conversion":
+            metrics["timesteps_within_1pt_of_ann"] = timesteps_within(curve,
+                                                                      metrics["ann_accuracy"])
+            steps = [T for T in (1, 2, 4, 8, 16, 32) if T <= len(t)]
+            curves |= {"timesteps_grid": steps, "sops_per_sample": [6e3 * T for T in steps]}
+        if method == "noise-single-step":
+            metrics["timesteps_within_1pt_of_best"] = timesteps_within(curve, float(curve.max()))
+        if method == "ttl-bptt":
+            metrics["bptt_saved_bytes"] = saved * 3
+        train_s = float(timesteps * rng.uniform(1.0, 1.3))
+        store.finish(run_id, metrics, curves,
+                     {"train_s": train_s, "train_cpu_s": 0.95 * train_s,
+                      "test_s": 0.05, "test_cpu_s": 0.05})

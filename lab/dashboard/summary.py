@@ -2,7 +2,7 @@
 
 Runs of one method whose configurations differ only in `seed` (or `device`) are repeats of one
 experiment: a `Group`. Its curve is the mean over seeds with ± one standard deviation
-(ddof = 1) as the spread.
+(ddof = 1) as the spread. Names, units, axes and `timesteps_within` are `lab.core.metrics`'s.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..core.measure import ENERGY_SOURCE
+from ..core import metrics
+from ..core.operations import ENERGY_SOURCE
 from ..core.results import Run
 
 CURVE = "accuracy_per_timestep"
@@ -52,11 +53,20 @@ class Group:
         spread = values.std(0, ddof=1) if len(values) > 1 else np.zeros(length)
         return values.mean(0), spread
 
+    def x(self, key: str, length: int) -> list[float] | None:
+        """The x values of curve `key`, `length` of them: 1, 2, 3, ... or the stored curve its
+        `Curve.x` names (None if a run lacks it)."""
+        name = axes(key).x
+        if name is None:
+            return list(range(1, length + 1))
+        xs = [r.curves.get(name) or [] for r in self.runs]
+        return list(xs[0][:length]) if min(map(len, xs)) >= length else None
+
     def metric(self, key: str) -> Stat | None:
         return _stat(r.metrics.get(key) for r in self.runs)
 
-    def train_seconds(self) -> Stat | None:
-        return _stat(train_seconds(r) for r in self.runs)
+    def timing(self, key: str) -> Stat | None:
+        return _stat(r.timings.get(key) for r in self.runs)
 
 
 @dataclass(frozen=True)
@@ -68,10 +78,12 @@ class CostRow:
     ann_accuracy: Stat | None
     best_accuracy: Stat | None
     best_timesteps: int | None
-    timesteps_within_ann: int | None  # first T within 1 point of the ANN; None: never / no ANN
+    timesteps_within_ann: int | None  # T from which the mean stays within 1 point of the ANN
     max_timesteps: int | None
-    train_s: Stat | None
-    peak_mib: Stat | None
+    train_s: Stat | None  # wall-clock seconds
+    train_cpu_s: Stat | None  # CPU seconds of the process, all threads
+    saved_mib: Stat | None  # bytes autograd saves for backward in one training step
+    step_peak_mib: Stat | None  # parameters + gradients + optimizer state + saved
     sops: Stat | None
     macs: Stat | None
     energy_nj: Stat | None
@@ -84,12 +96,8 @@ def _stat(values: Iterable[float | None]) -> Stat | None:
     return float(np.mean(xs)), float(np.std(xs, ddof=1)) if len(xs) > 1 else 0.0
 
 
-def train_seconds(run: Run) -> float | None:
-    """`timings["train_s"]`, else the sum of every timing whose name mentions training."""
-    if "train_s" in run.timings:
-        return run.timings["train_s"]
-    parts = [v for k, v in run.timings.items() if "train" in k]
-    return sum(parts) if parts else None
+def _scaled(stat: Stat | None, unit: float) -> Stat | None:
+    return (stat[0] / unit, stat[1] / unit) if stat else None
 
 
 def experiment(run: Run) -> tuple[str, str, str]:
@@ -137,14 +145,6 @@ def default_selection(groups: Sequence[Group]) -> list[int]:
     return [i for g in newest.values() for i in g.run_ids]
 
 
-def timesteps_within(curve: Sequence[float], reference: float, points: float = 1.0) -> int | None:
-    """The first T (1-based) with curve[T] ≥ reference − points; None if it never gets there."""
-    for t, value in enumerate(curve, start=1):
-        if value >= reference - points:
-            return t
-    return None
-
-
 def cost_row(group: Group) -> CostRow:
     ann = group.metric(ANN_ACCURACY)
     curve = group.curve(CURVE)
@@ -153,16 +153,15 @@ def cost_row(group: Group) -> CostRow:
         mean, spread = curve
         i = int(np.argmax(mean))
         best, best_t, t_max = (float(mean[i]), float(spread[i])), i + 1, len(mean)
-        within = timesteps_within(mean, ann[0]) if ann else None
-    peak = group.metric("peak_autograd_bytes")
-    energy = group.metric("energy_pj")
+        within = metrics.timesteps_within(mean, ann[0]) if ann else None
     return CostRow(
         label=group.label, seeds=len(group.runs), ann_accuracy=ann, best_accuracy=best,
         best_timesteps=best_t, timesteps_within_ann=within, max_timesteps=t_max,
-        train_s=group.train_seconds(),
-        peak_mib=(peak[0] / 2**20, peak[1] / 2**20) if peak else None,
+        train_s=group.timing("train_s"), train_cpu_s=group.timing("train_cpu_s"),
+        saved_mib=_scaled(group.metric("saved_bytes"), 2**20),
+        step_peak_mib=_scaled(group.metric("step_peak_bytes"), 2**20),
         sops=group.metric("sops"), macs=group.metric("macs"),
-        energy_nj=(energy[0] / 1e3, energy[1] / 1e3) if energy else None,
+        energy_nj=_scaled(group.metric("energy_pj"), 1e3),
     )
 
 
@@ -206,8 +205,10 @@ def cost_frame(rows: Sequence[CostRow]) -> pd.DataFrame:
                                                        if r.best_timesteps else "")
                               for r in rows],
         "T within 1 pt of ANN": [within(r) for r in rows],
-        "train time (s)": [_fmt(r.train_s) for r in rows],
-        "peak memory (MiB)": [_fmt(r.peak_mib, 2) for r in rows],
+        "train wall (s)": [_fmt(r.train_s) for r in rows],
+        "train CPU (s)": [_fmt(r.train_cpu_s) for r in rows],
+        "saved for backward (MiB)": [_fmt(r.saved_mib, 2) for r in rows],
+        "step peak (MiB)": [_fmt(r.step_peak_mib, 2) for r in rows],
         "SOPs / sample": [_fmt(r.sops, si=True) for r in rows],
         "MACs / sample": [_fmt(r.macs, si=True) for r in rows],
         "energy / sample (nJ)": [_fmt(r.energy_nj, si=True) for r in rows],
@@ -224,31 +225,36 @@ def energy_note() -> str:
     return f"Energy is an estimate from {ENERGY_SOURCE.split(' — ')[0]}."
 
 
-def x_label(key: str) -> str:
-    """Axis title for a curve named `<quantity>_per_<x>`."""
-    if "_per_" not in key:
-        return "index"
-    x = key.rsplit("_per_", 1)[1]
-    return "timesteps T" if x == "timestep" else x
+def axes(key: str) -> metrics.Curve:
+    """What stored curve `key` holds and what it is plotted against (`lab.core.metrics`); a
+    name the lab no longer lists (a run stored by an older version) is drawn against its index.
+    """
+    try:
+        return metrics.curve(key)
+    except KeyError:
+        return metrics.Curve(metrics.Metric(key.replace("_", " ")), "index")
 
 
 def accuracy_figure(groups: Sequence[Group], key: str = CURVE) -> go.Figure:
-    """Curve `key` against its x for each group: the mean over seeds as a line, ± one standard
-    deviation as a shaded band, the group's source ANN (if any) as a dashed level.
+    """Curve `key` against its x (`axes(key)`) for each group: the mean over seeds as a line,
+    ± one standard deviation as a shaded band, the group's source ANN (if any) as a dashed level.
 
     One trace per group; bands and ANN levels are layout shapes. Traces are plain dicts
     (plotly.js's schema) without plotly.py's validation: both keep a page of hundreds of runs
     as quick to draw as an empty one.
     """
+    spec = axes(key)
     traces: list[dict] = []
     shapes: list[dict] = []
     for i, g in enumerate(groups):
         curve = g.curve(key)
         if curve is None:
             continue
-        color = COLORS[i % len(COLORS)]
         mean, spread = curve
-        x = list(range(1, len(mean) + 1))
+        x = g.x(key, len(mean))
+        if x is None:  # its runs lack the curve of x values: nothing true to draw it against
+            continue
+        color = COLORS[i % len(COLORS)]
         name = g.label + (f" ({len(g.runs)} seeds)" if len(g.runs) > 1 else "")
         if spread.any():
             upper = [f"{t},{y:.3f}" for t, y in zip(x, mean + spread, strict=True)]
@@ -263,18 +269,18 @@ def accuracy_figure(groups: Sequence[Group], key: str = CURVE) -> go.Figure:
             "hovertemplate": "%{y:.2f} ± %{customdata:.2f}<extra>" + name + "</extra>"})
         ann = g.metric(ANN_ACCURACY)
         if ann and key == CURVE:
-            shapes.append({"type": "line", "xref": "x", "yref": "y", "x0": 1, "x1": len(mean),
+            shapes.append({"type": "line", "xref": "x", "yref": "y", "x0": x[0], "x1": x[-1],
                            "y0": ann[0], "y1": ann[0], "layer": "below",
                            "line": {"color": color, "dash": "dash", "width": 1}})
     axis = {"gridcolor": "#e5e5e5", "zeroline": False, "linecolor": "#999", "ticks": "outside"}
     longest = max((len(t["x"]) for t in traces), default=0)
-    y_title = key.split("_per_")[0].replace("_", " ") + (" (%)" if "accuracy" in key else "")
+    whole_steps = spec.x is None and longest <= 16
     layout = {
         "height": 420, "margin": {"l": 60, "r": 20, "t": 30, "b": 50},
         "paper_bgcolor": "white", "plot_bgcolor": "white", "font": {"size": 12},
-        "xaxis": {**axis, "title": {"text": x_label(key)},
-                  **({"dtick": 1} if longest <= 16 else {})},  # whole steps only
-        "yaxis": {**axis, "title": {"text": y_title}},
+        "xaxis": {**axis, "title": {"text": spec.x_label},
+                  **({"dtick": 1} if whole_steps else {})},  # x is 1, 2, 3, ...
+        "yaxis": {**axis, "title": {"text": spec.y.axis}},
         "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
         "showlegend": True, "hovermode": "x unified", "shapes": shapes}
     return go.Figure({"data": traces, "layout": layout}, _validate=False)

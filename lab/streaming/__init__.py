@@ -13,8 +13,7 @@ output could first see input (see `snn.outputs`).
 
 from __future__ import annotations
 
-import dataclasses
-import types
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -22,7 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..core import config as cfg
-from ..core import data, measure, training
+from ..core import costs, data, measure, training
 from .anytime import accuracy_per_step, chance_level, first_better_than_chance, running_mean
 from .graph import Edge, Graph, make_graph
 from .rollout import (
@@ -45,7 +44,7 @@ __all__ = [
     "percentile_thresholds", "run", "running_mean", "seen_frames", "simulate", "train", "unroll",
 ]
 
-DATASETS = ("nmnist_like", "moving_digits")
+DATASETS = data.names("events")
 CALIBRATION_SAMPLES = 256  # training recordings whose ANN states set the thresholds
 
 
@@ -58,7 +57,7 @@ def load_frames(dataset: str, n_time_bins: int, downsample: int = 1
     'nmnist_like': MNIST digits seen by three saccades of a 34×34 sensor; 'moving_digits': a
     digit crossing a 16×16 sensor twice, the class being the order of the two directions.
     """
-    from lab.events import MovingDigits, NMNISTLike, to_frames
+    from lab.events.datasets import MovingDigits, NMNISTLike, to_frames
 
     cfg.one_of("dataset", dataset, DATASETS)
     kind = NMNISTLike if dataset == "nmnist_like" else MovingDigits
@@ -81,36 +80,25 @@ class Config:
     weights and the shuffling.
     """
 
-    dataset: str = "nmnist_like"
-    rollout: str = "streaming"
-    skips: bool = True
-    n_time_bins: int = 8
-    downsample: int = 2
-    steps_per_frame: int = 8
-    percentile: float = 99.9
-    v_init: float = 0.5
-    v_min: float = 0.0
-    readout: str = "running"
-    epochs: int = 8
-    batch_size: int = 64
-    lr: float = 4e-3
-    seed: int = 0
-    device: str = "auto"
+    dataset: str = cfg.setting("nmnist_like", choices=DATASETS)
+    rollout: str = cfg.setting("streaming", choices=ROLLOUTS)
+    skips: bool = cfg.setting(True)
+    n_time_bins: int = cfg.setting(8, low=5, high=64,
+                                   unit="frames; the deep path needs 4 steps")
+    downsample: int = cfg.setting(2, choices=(1, 2, 4), unit="pixels summed per side")
+    steps_per_frame: int = cfg.setting(8, low=1, high=64, unit="SNN steps per frame")
+    percentile: float = cfg.setting(99.9, low=1e-3, high=100.0, unit="%")
+    v_init: float = cfg.setting(0.5, low=0.0, high=0.999, unit="θ", help="v[0] = v_init·θ")
+    v_min: float = cfg.setting(0.0, low=-math.inf, high=0.0, unit="θ; -inf: no floor")
+    readout: str = cfg.setting("running", choices=READOUTS)
+    epochs: int = cfg.epochs_setting(8)
+    batch_size: int = cfg.batch_size_setting(64)
+    lr: float = cfg.lr_setting(4e-3)
+    seed: int = cfg.seed_setting()
+    device: str = cfg.device_setting()
 
     def __post_init__(self) -> None:
-        shared = {k: v for k, v in dataclasses.asdict(self).items() if k != "dataset"}
-        cfg.check_common(types.SimpleNamespace(**shared))  # the core's datasets are image sets
-        cfg.one_of("dataset", self.dataset, DATASETS)
-        cfg.one_of("rollout", self.rollout, ROLLOUTS)
-        cfg.one_of("readout", self.readout, READOUTS)
-        cfg.require(5 <= self.n_time_bins <= 64, "n_time_bins",
-                    "in [5, 64] (the deep path needs 4 steps)", self.n_time_bins)
-        cfg.require(self.downsample in (1, 2, 4), "downsample", "1, 2 or 4", self.downsample)
-        cfg.require(1 <= self.steps_per_frame <= 64, "steps_per_frame", "in [1, 64]",
-                    self.steps_per_frame)
-        cfg.require(0 < self.percentile <= 100, "percentile", "in (0, 100]", self.percentile)
-        cfg.require(0 <= self.v_init <= 1, "v_init", "in [0, 1] (units of θ)", self.v_init)
-        cfg.require(self.v_min <= 0, "v_min", "≤ 0 (units of θ; -inf for no floor)", self.v_min)
+        cfg.validate(self)
 
 
 @dataclass
@@ -148,13 +136,13 @@ def experiment(config: Config, progress: training.Progress | None = None) -> Out
     training.seed_everything(config.seed)
     graph = make_graph(tuple(split.x_train.shape[2:]), split.num_classes, config.skips)
     fraction = (lambda f, msg: progress(0.85 * f, msg)) if progress else None
-    with measure.wall_time() as train_time:
+    with measure.timer() as train_time:
         history = train(graph, split, config.rollout, epochs=config.epochs, lr=config.lr,
                         batch_size=config.batch_size, seed=config.seed, device=device,
                         progress=fraction)
     if progress:
         progress(0.85, f"SNN at {config.steps_per_frame} steps per frame")
-    with measure.wall_time() as test_time:
+    with measure.timer() as test_time:
         ann_out = training.predict(graph, split.x_test, forward(config.rollout), device=device)
         thresholds = percentile_thresholds(graph, split.x_train[:CALIBRATION_SAMPLES],
                                            config.rollout, config.percentile)
@@ -168,13 +156,18 @@ def experiment(config: Config, progress: training.Progress | None = None) -> Out
         accuracy_per_step(outputs(snn, start, config.readout).cpu(), labels),
         accuracy_per_step(outputs(snn, start, "window").cpu(), labels), thresholds,
         ann_macs, snn_ops, {n: float(s.sum()) / len(labels) for n, s in snn.spikes.items()},
-        history, {"train_s": train_time["s"], "test_s": test_time["s"]})
+        history, costs.timings(train_time, test_time))
 
 
 def run(config: Config, progress: training.Progress | None = None) -> dict:
     """Train, convert and measure; metrics, the anytime curves (per frame step) and timings."""
     out = experiment(config, progress)
     chance, bar = chance_level(out.labels)
+    split, _ = load_frames(config.dataset, config.n_time_bins, config.downsample)
+    x, y = split.x_train[: config.batch_size], split.y_train[: config.batch_size]
+    start, run_ann = first_step(out.graph, config.rollout), forward(config.rollout)
+    cost = costs.step_cost(out.graph.cpu(), costs.single_unit(
+        run_ann, lambda o, labels: anytime_loss(o, labels, start), x, y), len(y))
     metrics = {
         "accuracy": float(out.snn_accuracy[-1]), "ann_accuracy": float(out.ann_accuracy[-1]),
         "timesteps": config.n_time_bins * config.steps_per_frame,
@@ -182,8 +175,10 @@ def run(config: Config, progress: training.Progress | None = None) -> dict:
         "first_useful_step_ann": out.first_useful(out.ann_accuracy),
         "first_useful_step_snn": out.first_useful(out.snn_accuracy),
         "chance_accuracy": chance, "chance_bar": bar,
-        "ann_macs_per_sample": sum(out.ann_macs), "snn_ops_per_sample": sum(out.snn_ops),
+        "ann_macs": sum(out.ann_macs), "snn_ops": sum(out.snn_ops),
         "ops_ratio": sum(out.snn_ops) / sum(out.ann_macs), "final_loss": out.loss_per_epoch[-1],
+        **cost.metrics(),
+        "inference_bytes": measure.inference_bytes(out.graph, split.x_test[:1], run_ann),
     }
     curves = {"accuracy_per_step_ann": out.ann_accuracy.tolist(),
               "accuracy_per_step_ann_running": out.ann_running_accuracy.tolist(),

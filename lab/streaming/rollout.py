@@ -89,14 +89,7 @@ def train(graph: Graph, split: data.Split, rollout: str, *, epochs: int, lr: flo
           batch_size: int, seed: int, device: torch.device | None = None,
           progress: training.Progress | None = None) -> list[float]:
     """Train `graph` in `rollout` on `anytime_loss` through the core's training loop."""
-    start, run = first_step(graph, rollout), forward(rollout)
-
-    def step(model: nn.Module, x: Tensor, y: Tensor, optimizer: torch.optim.Optimizer) -> float:
-        optimizer.zero_grad(set_to_none=True)
-        loss = anytime_loss(run(model, x), y, start)
-        loss.backward()
-        optimizer.step()
-        return loss.item()
-
-    return training.train(graph, split, run, epochs=epochs, lr=lr, batch_size=batch_size,
-                          seed=seed, device=device, step=step, progress=progress)
+    start = first_step(graph, rollout)
+    return training.train(graph, split, forward(rollout), epochs=epochs, lr=lr,
+                          batch_size=batch_size, seed=seed, device=device,
+                          loss=lambda out, y: anytime_loss(out, y, start), progress=progress)

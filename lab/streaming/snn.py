@@ -10,7 +10,6 @@ clipped to [0, θ_n] and quantized to θ_n/K. θ_n comes from the ANN's activati
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,7 +17,8 @@ import torch
 from torch import Tensor, nn
 
 from ..core import config as cfg
-from ..core import data, neurons
+from ..core import data, neurons, operations
+from ..core.neurons import NeuronParams, initial_state
 from .anytime import running_mean
 from .graph import Graph
 from .rollout import unroll
@@ -68,8 +68,9 @@ def simulate(graph: Graph, frames: Tensor, thresholds: dict[str, float], steps_p
     Frame t is the input current during SNN steps tK ≤ n < (t+1)K. Every synapse delays by
     K steps: a node at step n reads its sources' outputs θ·s of step n − K (the input edges read
     frame t − 1), the streaming rollout's delay of one step. Hidden nodes are IF neurons with
-    v[0] = v_init·θ and a floor, v ← max(v, v_min·θ) after the reset (v_min = −inf: none); the
-    output node does not fire, its input current is the readout.
+    v[0] = v_init·θ and a floor, v ← max(v, v_min·θ) after the reset (v_min = −inf: none), all
+    stepped by the core's `neurons.step`; the output node does not fire, its input current is
+    the readout.
 
     Why the floor: a neuron driven negative for several frames piles up negative potential and
     stays silent after its input turns positive (the residual membrane potential, grown across
@@ -81,8 +82,9 @@ def simulate(graph: Graph, frames: Tensor, thresholds: dict[str, float], steps_p
     if missing := [n for n in hidden if n not in thresholds]:
         raise ValueError(f"thresholds are missing for layers {missing}")
     k_steps, (n_frames, batch) = steps_per_frame, frames.shape[:2]
-    theta = {n: float(thresholds[n]) for n in hidden}
-    v = {n: frames.new_full((batch, *graph.shapes[n]), v_init * theta[n]) for n in hidden}
+    params = {n: NeuronParams(float(thresholds[n]), v_init=v_init, v_min=v_min) for n in hidden}
+    state = {n: initial_state(frames.new_zeros(batch, *graph.shapes[n]), params[n])
+             for n in hidden}
     ring = {n: [frames.new_zeros(batch, *graph.shapes[n])] * k_steps for n in hidden}
     fan = fanouts(graph)
     currents, sops = [], torch.zeros(n_frames * k_steps)
@@ -98,9 +100,8 @@ def simulate(graph: Graph, frames: Tensor, thresholds: dict[str, float], steps_p
                          else graph.layers[e.name](ring[e.src][k]) for e in graph.incoming(n))
                   for n in graph.order}
         for n in hidden:
-            s, v[n] = neurons.step(inputs[n], v[n], theta[n])
-            v[n] = v[n].clamp(min=v_min * theta[n])
-            ring[n][k] = theta[n] * s
+            s, state[n] = neurons.step(inputs[n], state[n], params[n])
+            ring[n][k] = params[n].threshold * s
             spikes[n][step] = s.sum()
             sops[step] += sum(float((s * fan[e.name]).sum()) for e in graph.outgoing(n))
         currents.append(inputs[graph.output])
@@ -123,18 +124,15 @@ def fanouts(graph: Graph) -> dict[str, Tensor]:
     """Per edge, the fan-out of every source unit `[*src_shape]`: how many targets it reaches.
 
     Σ of an edge's fan-outs is its number of synapses (the MACs of one dense ANN step); a spike
-    of unit i costs fan-out(i) synaptic operations. Found as ∂Σy/∂x with every weight set to 1.
+    of unit i costs fan-out(i) synaptic operations (`lab.core.operations.fanout`).
     """
-    result = {}
-    for e in graph.edges:
-        ones = copy.deepcopy(graph.layers[e.name]).cpu()
-        for name, p in ones.named_parameters():
-            p.requires_grad_(False).fill_(0.0 if name.endswith("bias") else 1.0)
-        x = torch.zeros(1, *graph.shapes[e.src], requires_grad=True)
-        with torch.enable_grad():
-            ones(x).sum().backward()
-        result[e.name] = x.grad[0].to(_device(graph))
-    return result
+    return {e.name: operations.fanout(_path(graph.layers[e.name]), graph.shapes[e.src]).to(
+        _device(graph)) for e in graph.edges}
+
+
+def _path(layer: nn.Module) -> list[nn.Module]:
+    """An edge's layer as a list of modules (a Sequential of pooling and a weight layer)."""
+    return list(layer) if isinstance(layer, nn.Sequential) else [layer]
 
 
 def ops_per_step(graph: Graph, run: SNNRun, batch: int) -> tuple[list[float], list[float]]:

@@ -15,7 +15,7 @@ from plotly.subplots import make_subplots
 from torch import Tensor
 
 from lab.conversion import TIMESTEPS, Simulation, histogram_edges, ideal_spike_count
-from lab.core.neurons import simulate
+from lab.core.neurons import NeuronParams, simulate
 
 DIGITS = 4
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
@@ -59,7 +59,7 @@ def uneven_input(excitatory: int = 6, inhibitory: int = 3, timesteps: int = 12,
 
 def single_neuron(current: Tensor, threshold: float = 1.0, v_init: float = 0.5) -> dict:
     """One IF neuron on `current`: its spike count, the even-arrival count, v after each step."""
-    out = simulate(current, threshold, v_init=v_init * threshold, record=True)
+    out = simulate(current, NeuronParams(threshold, v_init=v_init), record=True)
     return {"spikes": int(out.spikes.sum()), "v": out.v_trace, "fired": out.spikes.bool(),
             "ideal": int(ideal_spike_count(current.sum(), len(current), threshold, v_init)),
             "residual": float(out.v_final) / threshold}

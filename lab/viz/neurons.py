@@ -13,7 +13,7 @@ from plotly.subplots import make_subplots
 from torch import Tensor
 
 from lab.core import grid
-from lab.core.neurons import Reset, simulate
+from lab.core.neurons import NeuronParams, Reset, simulate
 
 PROFILES = ("constant", "early", "late")
 DIGITS = 4  # figure data is rounded: smaller notebooks, the same JSON on every machine
@@ -50,7 +50,7 @@ def membrane_figure(current: float = 0.3, threshold: float = 1.0, beta: float = 
     """
     drive = input_current(current, timesteps, profile, swing=threshold / 2)
     v0 = v_init * threshold
-    out = simulate(drive, threshold, beta, v0, reset, record=True)
+    out = simulate(drive, NeuronParams(threshold, beta, reset, v_init), record=True)
     v_after = out.v_trace
     v_before = beta * torch.cat([torch.tensor([v0], dtype=drive.dtype), v_after[:-1]]) + drive
     steps = torch.arange(1, timesteps + 1, dtype=torch.float64)
@@ -94,7 +94,7 @@ def rate_curve(inputs: Tensor, threshold: float = 1.0, timesteps: int = 8, beta:
     if timesteps < 1:
         raise ValueError(f"timesteps must be ≥ 1, got {timesteps}")
     drive = inputs.unsqueeze(0).expand(timesteps, *inputs.shape)
-    out = simulate(drive, threshold, beta, v_init * threshold, reset)
+    out = simulate(drive, NeuronParams(threshold, beta, reset, v_init))
     return threshold * out.spikes.mean(0), out.v_final
 
 

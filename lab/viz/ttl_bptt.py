@@ -188,6 +188,6 @@ def explore(truncation_length: int, block_size: int, base, split,
     from lab import ttl_bptt
 
     config = replace(base, truncation_length=truncation_length, block_size=block_size)
-    ttl, bptt = ttl_bptt.costs(config, split, sample_shape)
+    ttl, bptt = ttl_bptt.step_costs(config, split, sample_shape)
     return graph_figure(config.timesteps, ttl_bptt.depth(config.arch), truncation_length,
-                        block_size, ttl.peak_autograd_bytes / bptt.peak_autograd_bytes)
+                        block_size, ttl.saved_bytes / bptt.saved_bytes)

@@ -1,8 +1,10 @@
-"""Serve the dashboard on a free local port and open it in headless Chromium (tests, benchmark).
+"""Serve the dashboard on a free loopback port and open it in headless Chromium.
 
-`served(...)` starts `panel serve` as a subprocess with `$LAB_RESULTS` pointing at a given
-store, waits until it answers, and always stops it; `chromium(playwright)` launches Debian's
-Chromium with the flags a sandboxed, offline machine needs.
+For the browser test and the dashboard benchmark, not the library: they put this folder on
+`sys.path` and `import launcher`. `served(...)` starts `panel serve` as a subprocess bound to
+127.0.0.1 with `$LAB_RESULTS` pointing at a given store, waits until it answers, and always
+stops it; `chromium(playwright)` launches Debian's Chromium with the flags a sandboxed,
+offline machine needs.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..core.results import PROJECT_ROOT
-
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 APP = PROJECT_ROOT / "dashboards" / "app.py"
+ADDRESS = "127.0.0.1"  # loopback only: nothing outside this machine can reach a test server
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
@@ -29,27 +31,28 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 def free_port() -> int:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((ADDRESS, 0))
         return s.getsockname()[1]
 
 
 @contextmanager
 def served(results: str | os.PathLike, apps: Sequence[str | os.PathLike] = (APP,),
            timeout: float = 120.0, log: str | os.PathLike | None = None) -> Iterator[str]:
-    """`panel serve apps` on a free port with `LAB_RESULTS=results`; yields the base URL.
+    """`panel serve apps` on a free loopback port with `LAB_RESULTS=results`; yields the base URL.
 
     The first request is made here, so the app's imports (torch, panel) are paid before the
     caller's clock starts. The server is terminated (then killed) on exit, whatever happens.
     """
     port = free_port()
     env = {**os.environ, "LAB_RESULTS": str(results)}
-    command = [sys.executable, "-m", "panel", "serve", *map(str, apps), "--port", str(port),
-               f"--allow-websocket-origin=localhost:{port}",
-               f"--allow-websocket-origin=127.0.0.1:{port}"]
+    command = [sys.executable, "-m", "panel", "serve", *map(str, apps),
+               "--address", ADDRESS, "--port", str(port),
+               f"--allow-websocket-origin={ADDRESS}:{port}",
+               f"--allow-websocket-origin=localhost:{port}"]
     out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115  (closed below)
     server = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,
                               cwd=PROJECT_ROOT, start_new_session=True)
-    url = f"http://localhost:{port}"
+    url = f"http://{ADDRESS}:{port}"
     try:
         _wait_until_up(server, url + "/" + Path(apps[0]).stem, timeout)
         yield url

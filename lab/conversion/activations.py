@@ -16,12 +16,13 @@ v[T] outside [0, θ)); it is in units of λ so that one σ means the same for ev
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
-NOISE_KINDS = ("gaussian", "uniform")
+from ..core.noise import NoiseModel
+
+NOISE_KINDS = ("gaussian", "uniform")  # the residual's models (core.noise also has 'none')
 
 
 class _FloorSTE(torch.autograd.Function):
@@ -47,33 +48,6 @@ def qcfs(z: Tensor, threshold: Tensor | float, levels: int, shift: float = 0.5) 
     Clipping before the floor (as in the QCFS code) keeps the gradient of z at 0 outside [0, λ].
     """
     return threshold * floor_ste(torch.clamp(z / threshold, 0.0, 1.0) * levels + shift) / levels
-
-
-@dataclass(frozen=True)
-class NoiseModel:
-    """The residual error as additive noise, in units of λ: e = μ + σ·ε with E[ε] = 0, Var[ε] = 1.
-
-    `kind` picks ε: 'gaussian' (ε ~ N(0, 1), the paper's choice) or 'uniform' (ε ~ U(−√3, √3)).
-    """
-
-    kind: str = "gaussian"
-    std: float = 0.0
-    mean: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.kind not in NOISE_KINDS:
-            raise ValueError(f"noise kind must be one of {', '.join(NOISE_KINDS)}, "
-                             f"got {self.kind!r}")
-        if not self.std >= 0:
-            raise ValueError(f"noise std (σ) must be ≥ 0, got {self.std}")
-
-    def sample(self, like: Tensor) -> Tensor:
-        """A draw of e with the shape of `like` (from torch's global, seeded generator)."""
-        if self.kind == "gaussian":
-            eps = torch.randn_like(like)
-        else:
-            eps = (torch.rand_like(like) * 2.0 - 1.0) * 3.0**0.5
-        return self.mean + self.std * eps
 
 
 def _check_threshold(threshold: float) -> None:
@@ -118,8 +92,8 @@ class QCFS(nn.Module):
 class ResidualNoise(QCFS):
     """QCFS plus the residual error as noise, in training only: h(z) = QCFS(z) + λ·e.
 
-    `noise` is swappable (kind, σ, μ); `fit_noise` in `lab.conversion` sets σ per layer from
-    the gap measured on the converted SNN. λ is detached in the noise term: the noise models an
+    `noise` is swappable (kind, σ, μ); `calibration.fit_noise` sets σ per layer from the gap
+    measured on the converted SNN. λ is detached in the noise term: the noise models an
     error of the SNN, it is not a path for λ's gradient.
     """
 
@@ -130,9 +104,9 @@ class ResidualNoise(QCFS):
 
     def forward(self, z: Tensor) -> Tensor:
         h = super().forward(z)
-        if not self.training or (self.noise.std == 0 and self.noise.mean == 0):
+        if not self.training or self.noise.silent:
             return h
-        return h + self.threshold.detach() * self.noise.sample(h)
+        return h + self.threshold.detach() * self.noise.sample(h.shape, device=h.device)
 
     def set_noise(self, **changes: float | str) -> None:
         """Replace fields of the noise model, e.g. `set_noise(std=0.2)`."""

@@ -1,0 +1,49 @@
+"""ANN-to-SNN conversion at ultra-low latency: threshold balancing, QCFS and residual noise.
+
+Every activation becomes a plain IF neuron (reset by subtraction, emitting θ·s). Summing its
+equations over t = 1..T gives, per neuron, with the rate r = θ·Σs/T (METHODS.md §1):
+
+    r = mean(I) − (v[T] − v[0]) / T
+
+While v[T] stays in [0, θ) the rate is the ANN's activation clipped and quantized; spikes that
+arrive unevenly push v[T] out of [0, θ), and the spike count then misrepresents the input — the
+residual error. The package, one idea a module:
+
+    activations   the ANN's activations: clipped ReLU, QCFS, QCFS + residual noise
+    convert       ANN → SNN
+    calibration   thresholds by percentile; the per-layer gap SNN − ANN; σ fitted to it
+    residual      accuracy at every T and the residual potential per layer, from one run
+    experiment    the method: Config, train the ANN, convert, measure, `run`
+"""
+
+from .activations import NOISE_KINDS, QCFS, ClippedReLU, ResidualNoise, floor_ste, qcfs
+from .calibration import Gap, fit_noise, residual_gap, threshold_balance
+from .convert import ACTIVATIONS, CONVERTIBLE, activation_layers, convert
+from .experiment import (
+    CALIBRATION_SAMPLES,
+    VARIANTS,
+    Config,
+    Outcome,
+    activation,
+    experiment,
+    run,
+    train_ann,
+)
+from .residual import (
+    HISTOGRAM_BINS,
+    HISTOGRAM_RANGE,
+    TIMESTEPS,
+    LayerRecord,
+    Simulation,
+    histogram_edges,
+    ideal_spike_count,
+    simulate_accuracy,
+)
+
+__all__ = [
+    "ACTIVATIONS", "CALIBRATION_SAMPLES", "CONVERTIBLE", "HISTOGRAM_BINS", "HISTOGRAM_RANGE",
+    "NOISE_KINDS", "QCFS", "TIMESTEPS", "VARIANTS", "ClippedReLU", "Config", "Gap", "LayerRecord",
+    "Outcome", "ResidualNoise", "Simulation", "activation", "activation_layers", "convert",
+    "experiment", "fit_noise", "floor_ste", "histogram_edges", "ideal_spike_count", "qcfs",
+    "residual_gap", "run", "simulate_accuracy", "threshold_balance", "train_ann",
+]

@@ -1,0 +1,87 @@
+"""ANN → SNN: every activation becomes a plain IF neuron (reset by subtraction, emitting θ·s).
+
+θ per layer comes from the activation's trained λ (clipped ReLU, QCFS, residual noise) or from
+threshold balancing; v[0] = v_init·θ. MaxPool is refused: the max of spikes is not the max of
+firing rates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import torch
+from torch import Tensor, nn
+
+from ..core import models
+from ..core.neurons import SpikingNeuron
+from .activations import QCFS, ClippedReLU
+
+ACTIVATIONS = (nn.ReLU, ClippedReLU, QCFS)  # ResidualNoise is a QCFS
+CONVERTIBLE = (nn.Linear, nn.Conv2d, nn.AvgPool2d, nn.Flatten, nn.Dropout, nn.Identity)
+
+
+def activation_layers(ann: nn.Module) -> list[nn.Module]:
+    """The activations of `ann` that conversion turns into IF neurons, in order."""
+    return [m for m in ann.children() if isinstance(m, ACTIVATIONS)]
+
+
+def convert(ann: nn.Sequential, thresholds: Sequence[float] | None = None,
+            v_init: float = 0.5) -> nn.Sequential:
+    """The SNN of `ann`: each activation → IF neuron with θ, v[0] = v_init·θ, output θ·s.
+
+    θ per layer comes from `thresholds`, else from the activation's trained λ (clipped ReLU,
+    QCFS, residual noise); plain ReLU layers need `threshold_balance`. Weights are copied.
+    """
+    for name, module in ann.named_children():
+        if isinstance(module, nn.MaxPool2d):
+            raise TypeError(f"layer {name} (MaxPool2d) cannot be converted: the max of spikes is "
+                            "not the max of firing rates; use AvgPool2d")
+        if not isinstance(module, ACTIVATIONS + CONVERTIBLE):
+            raise TypeError(f"layer {name} ({type(module).__name__}) cannot be converted: "
+                            f"supported are {[t.__name__ for t in ACTIVATIONS + CONVERTIBLE]}")
+    acts = activation_layers(ann)
+    if thresholds is None:
+        if any(not hasattr(a, "threshold") for a in acts):
+            raise ValueError("thresholds are needed for ReLU layers: use threshold_balance(ann, x)")
+        thresholds = [float(a.threshold.detach()) for a in acts]
+    if len(thresholds) != len(acts):
+        raise ValueError(f"thresholds must have one value per activation ({len(acts)}), "
+                         f"got {len(thresholds)}")
+    theta = iter(float(t) for t in thresholds)
+    snn = models.to_spiking(
+        ann, lambda _: SpikingNeuron(next(theta), v_init=v_init, scale_output=True),
+        is_activation=lambda m: isinstance(m, ACTIVATIONS))
+    return snn.eval()
+
+
+@contextmanager
+def recording_outputs(layers: Sequence[nn.Module]) -> Iterator[list[tuple[Tensor, Tensor] | None]]:
+    """While open, slot i holds (input, output) of the last forward call of `layers[i]`."""
+    slots: list[tuple[Tensor, Tensor] | None] = [None] * len(layers)
+
+    def hook(i: int):
+        return lambda _m, inputs, output: slots.__setitem__(i, (inputs[0], output))
+
+    handles = [m.register_forward_hook(hook(i)) for i, m in enumerate(layers)]
+    try:
+        yield slots
+    finally:
+        for h in handles:
+            h.remove()
+
+
+@contextmanager
+def evaluating(model: nn.Module) -> Iterator[None]:
+    """Eval mode (no noise, no dropout) and no gradients; the previous mode comes back."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        model.train(was_training)
+
+
+def device_of(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device

@@ -1,0 +1,164 @@
+"""Compare: accuracy against timesteps and the cost of the picked runs of one dataset."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import panel as pn
+import param
+import plotly.graph_objects as go
+
+from ... import registry
+from ...core.results import ResultsStore, Run
+from .. import summary
+from .style import COST_CSS, PLOTLY_CONFIG, summary_line
+
+
+class CompareView(pn.viewable.Viewer):
+    """Accuracy against timesteps and the cost of every picked run of one dataset."""
+
+    dataset = param.Selector(default=None, objects=[], doc="dataset whose runs are compared")
+    selected = param.ListSelector(default=[], objects=[], doc="ids of the runs shown")
+    curve = param.Selector(default=summary.CURVE, objects=[summary.CURVE],
+                           doc="stored curve to plot")
+    demo = param.Event(doc="the empty page's one-click demo run")
+
+    def __init__(self, store: ResultsStore, **params: Any) -> None:
+        super().__init__(**params)
+        self.store = store
+        self.groups: list[summary.Group] = []  # every finished run of `dataset`, grouped
+        self._finished: list[Run] = []
+        self._seen: set[int] = set()  # ids of the finished runs already offered
+        self._figure = pn.pane.Plotly(None, config=PLOTLY_CONFIG, height=440,
+                                      sizing_mode="stretch_width")
+        # The cost table with its heading and notes: one HTML pane (few rows need no widget,
+        # and every component adds to the time a page takes to draw).
+        self._cost = pn.pane.HTML("", sizing_mode="stretch_width", stylesheets=[COST_CSS])
+        self._page = pn.Column(sizing_mode="stretch_width")
+        self.refresh()
+
+    # --- what the view computes -------------------------------------------------------------
+    def refresh(self) -> None:
+        """Re-read the store: datasets, runs to pick from, and the drawing."""
+        self._finished = [r for r in self.store.runs() if r.status == "finished"]
+        datasets = list(dict.fromkeys(r.dataset for r in self._finished))  # newest first
+        self.param.dataset.objects = datasets
+        dataset = self.dataset if self.dataset in datasets else next(iter(datasets), None)
+        if dataset != self.dataset:
+            self.dataset = dataset  # `_on_dataset` loads its runs
+        else:
+            self._load_dataset(keep_selection=True)
+
+    def shown_groups(self) -> list[summary.Group]:
+        """The picked runs, grouped by experiment (seeds together)."""
+        return summary.restrict(self.groups, self.selected)
+
+    def cost_rows(self) -> list[summary.CostRow]:
+        return summary.cost_rows(self.shown_groups())
+
+    def figure(self) -> go.Figure:
+        return summary.accuracy_figure(self.shown_groups(), self.curve)
+
+    def include(self, run_id: int) -> None:
+        """Show run `run_id` (switching to its dataset if needed), e.g. one just launched."""
+        self.refresh()
+        run = next((r for r in self._finished if r.id == run_id), None)
+        if run is None:
+            return
+        if run.dataset != self.dataset:
+            self.dataset = run.dataset
+        if run_id not in self.selected:
+            self.selected = [*self.selected, run_id]
+
+    def select_newest(self) -> None:
+        self.selected = summary.default_selection(self.groups)
+
+    # --- keeping widgets in step ------------------------------------------------------------
+    @param.depends("dataset", watch=True)
+    def _on_dataset(self) -> None:
+        self._load_dataset(keep_selection=False)
+
+    def _load_dataset(self, keep_selection: bool) -> None:
+        runs = [r for r in self._finished if r.dataset == self.dataset]
+        self.groups = summary.group_runs(runs)
+        group_of = {r.id: g for g in self.groups for r in g.runs}
+        options = {summary.run_label(r, group_of[r.id]): r.id for r in runs}
+        curves = sorted({k for r in runs for k, v in r.curves.items() if v} | {summary.CURVE})
+        kept = [i for i in self.selected if i in group_of] if keep_selection else []
+        shown = {summary.experiment(r) for r in runs if r.id in kept}
+        kept += [r.id for r in runs  # a new seed of a shown experiment joins it
+                 if r.id not in self._seen and r.id not in kept and summary.experiment(r) in shown]
+        self._seen |= set(group_of)
+        selected = kept or summary.default_selection(self.groups)
+        unchanged = selected == self.selected
+        with param.parameterized.batch_call_watchers(self):
+            self.param.selected.objects = options
+            self.param.curve.objects = curves
+            self.selected = selected
+        if unchanged:  # no event fired, but the runs behind the selection may have changed
+            self._redraw()
+        self._show_page()
+
+    @param.depends("selected", "curve", watch=True)
+    def _redraw(self) -> None:
+        groups = self.shown_groups()
+        self._figure.object = summary.accuracy_figure(groups, self.curve)
+        table = summary.cost_frame(summary.cost_rows(groups)).to_html(
+            index=False, border=0, classes="cost-table", na_rep="—")
+        seeds = any(len(g.runs) > 1 for g in groups)
+        notes = (
+            ("Runs of one configuration with different seeds are drawn as their mean; the "
+             "shaded band and the ± are one standard deviation across seeds. " if seeds else "")
+            + "Dashed lines: the source ANN's accuracy, for methods that train one. "
+            "<i>T within 1 pt of ANN</i>: the first T from which the mean accuracy stays within "
+            "1 point of that ANN's up to the last T. <i>Train wall</i> and <i>CPU</i>: seconds "
+            "on the clock and of the process's CPU time (all threads), which other load on the "
+            "machine does not inflate. <i>Saved for backward</i>: what autograd holds for "
+            "backward in one training step; <i>step peak</i>: that plus parameters, gradients "
+            "and optimizer state. " + summary.energy_note())
+        self._cost.object = (f'<div class="title">Cost of each experiment</div>'
+                             f'<div style="overflow-x: auto">{table}</div>'
+                             f'<p class="notes">{notes}</p>')
+
+    # --- layout ------------------------------------------------------------------------------
+    def _show_page(self) -> None:
+        """The comparison, or (no finished run yet) what to do first; each built when needed."""
+        page = self._main if self.dataset is not None else self._empty
+        if self._page.objects != [page]:
+            self._page.objects = [page]
+
+    @functools.cached_property
+    def _main(self) -> pn.viewable.Viewable:
+        picker = pn.Column(
+            pn.widgets.Select.from_param(self.param.dataset, width=300),
+            pn.widgets.Select.from_param(self.param.curve, width=300),
+            # A native list box: a MultiChoice (Choices.js) next to the figure took 0.4 s more
+            # to draw (benchmarks/dashboard.py).
+            pn.widgets.MultiSelect.from_param(
+                self.param.selected, label="runs (Ctrl/⌘-click to pick several)", size=12,
+                width=300, stylesheets=[":host select {font-size: 12px; background-image: none;}"]),
+            pn.widgets.Button(label="Newest of each method", width=300,
+                              on_click=lambda _: self.select_newest()),
+            width=330,
+        )
+        content = pn.Column(self._figure, self._cost, sizing_mode="stretch_width")
+        return pn.Row(picker, content, sizing_mode="stretch_width")
+
+    @functools.cached_property
+    def _empty(self) -> pn.viewable.Viewable:
+        methods = "\n".join(f"- **{name}**: {summary_line(name)}" for name in registry.METHODS)
+        return pn.Column(
+            pn.pane.Markdown(
+                "### No runs yet\n"
+                "Results appear here once a run has finished. Launch one from the **Launch** "
+                "tab, run `python -m lab run bptt` in a terminal, or start the demo: "
+                "surrogate-gradient BPTT on the 8×8 digits (a few seconds).\n\n"
+                f"Methods in this lab:\n\n{methods}"),
+            pn.widgets.Button(label="▶ Run the demo", color="primary", width=180,
+                              on_click=lambda _: self.param.trigger("demo")),
+            margin=(10, 20),
+        )
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self._page

@@ -1,0 +1,51 @@
+"""How the dashboard looks: Panel's extensions, colours, stylesheets, and small shared pieces."""
+
+from __future__ import annotations
+
+import panel as pn
+
+from ... import registry
+
+EXTENSIONS = ("plotly", "tabulator")
+ACCENT = "#2f6690"
+STATUS_COLORS = {"finished": "#2e7d32", "failed": "#c62828", "cancelled": "#8d6e63",
+                 "interrupted": "#ef6c00", "running": "#1565c0", "queued": "#546e7a"}
+TABLE_CSS = [":host .tabulator {font-size: 13px;}",
+             ":host .tabulator-row.tabulator-selected {background-color: #dce8f3 !important;"
+             " color: #222 !important;}"]
+COST_CSS = """
+table.cost-table {border-collapse: collapse; font-size: 13px; width: 100%;}
+.cost-table th {text-align: left; font-weight: 600; border-bottom: 2px solid #ccc;
+                padding: 5px 8px; vertical-align: bottom;}
+.cost-table td {border-bottom: 1px solid #e5e5e5; padding: 5px 8px; white-space: nowrap;}
+.cost-table tbody tr:hover {background: #f5f8fb;}
+.title {font-size: 1.05rem; font-weight: 600; margin: 4px 0 6px;}
+.notes {color: #555; font-size: 12px; margin-top: 8px;}
+"""
+PLOTLY_CONFIG = {"displaylogo": False, "responsive": True,
+                 "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+
+
+def extension() -> None:
+    """Load Panel's extensions the way the app does (the benchmark's empty page shares it)."""
+    pn.extension(*EXTENSIONS, notifications=True, design="bootstrap")
+
+
+def heading(text: str) -> pn.pane.HTML:
+    return pn.pane.HTML(f'<div style="font-size:1.05rem;font-weight:600">{text}</div>',
+                        margin=(5, 10, 0, 10))
+
+
+def badge(status: str) -> str:
+    """A run's status as a coloured pill."""
+    color = STATUS_COLORS.get(status, "#546e7a")
+    return (f'<span style="background:{color};color:white;border-radius:10px;'
+            f'padding:1px 9px;font-size:12px">{status}</span>')
+
+
+def summary_line(method: str) -> str:
+    """The first line of a method module's docstring (or why it could not be imported)."""
+    try:
+        return (registry.method(method).__doc__ or method).strip().splitlines()[0]
+    except Exception as err:  # noqa: BLE001  (a method still being written must not break the page)
+        return f"could not be imported: {type(err).__name__}: {err}"
