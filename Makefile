@@ -45,7 +45,7 @@ unit: setup
 	$(BIN)/python -m pytest -q tests
 
 nbtest: setup
-	$(BIN)/python -m pytest -q --nbval --nbval-current-env notebooks
+	$(BIN)/python -m pytest -q --nbval --nbval-current-env --nbval-cell-timeout=300 notebooks
 
 bench: setup
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b --quick || exit 1; done

@@ -16,7 +16,7 @@ import dataclasses
 import torch
 
 from lab import conversion
-from lab.core import data, encoding, measure
+from lab.core import data, encoding, operations
 
 GOAL_T1_MARGIN, GOAL_T2_MARGIN, GOAL_NOISE_T, GOAL_TB_T = 5.0, 5.0, 8, 32
 
@@ -72,12 +72,12 @@ def report(outcomes: dict[str, conversion.Outcome], split: data.Split, t_max: in
     print("(≤1pt: smallest T from which the SNN stays within 1 point of its ANN; - = never)")
 
     sample = split.x_test[:256]
-    macs = measure.count_operations(outcomes["QCFS"].ann, sample).per_sample()["macs"]
+    macs = operations.count_operations(outcomes["QCFS"].ann, sample).per_sample()["macs"]
     print(f"\noperations per image (ANN: {macs / 1e6:.2f} M MACs); SNN: M synaptic ops "
           "(+ first-layer MACs × T)")
     print(f"{'T':>6} " + " ".join(f"{n:>10}" for n in names))
     for T in [T for T in grid if T in (1, 2, 4, 8, t_max)]:
-        ops = [measure.count_operations(o.snn, encoding.encode(sample, T)).per_sample()["sops"]
+        ops = [operations.count_operations(o.snn, encoding.direct(sample, T)).per_sample()["sops"]
                for o in outcomes.values()]
         print(f"{T:>6} " + " ".join(f"{s / 1e6:>10.2f}" for s in ops))
     noise, qcfs = outcomes["noise"], outcomes["QCFS"]

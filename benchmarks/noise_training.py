@@ -15,7 +15,6 @@ and the wall-time ratios erratic; one thread gives the same conditions to every 
 from __future__ import annotations
 
 import argparse
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -24,7 +23,7 @@ from torch import nn
 
 from lab import bptt, conversion
 from lab import noise_training as nt
-from lab.core import data, measure, models, training
+from lab.core import data, measure, metrics, models, training
 
 BATCH_SIZE = 32
 LR = 2e-3
@@ -61,10 +60,9 @@ def _clock() -> Iterator[dict[str, float]]:
     """Wall time (`s`) and this process's CPU time (`cpu_s`): with one torch thread the CPU
     time is the compute itself, and it hardly moves when other processes share the cores."""
     times = {}
-    cpu = time.process_time()
-    with measure.wall_time() as wall:
+    with measure.timer() as t:
         yield times
-    times.update(s=wall["s"], cpu_s=time.process_time() - cpu)
+    times.update(s=t["wall_s"], cpu_s=t["cpu_s"])
 
 
 def _time_per_sample(snn: nn.Module, x: torch.Tensor, timesteps: int, repeats: int = 3) -> float:
@@ -72,9 +70,9 @@ def _time_per_sample(snn: nn.Module, x: torch.Tensor, timesteps: int, repeats: i
     forward = nt.multi_step_forward(timesteps)
     times = []
     for _ in range(repeats):
-        with measure.wall_time() as t:
+        with measure.timer() as t:
             training.predict(snn, x, forward)
-        times.append(t["s"])
+        times.append(t["wall_s"])
     return min(times) / len(x)
 
 
@@ -159,7 +157,8 @@ def main() -> None:
     a, b, c, d = runs.values()
     for r in runs.values():
         r["best"] = float(r["curve"].max())
-        r["n_best"] = nt.timesteps_within(r["curve"])
+        # the first N from which the curve stays within 1 point of its best; N_max if none
+        r["n_best"] = metrics.timesteps_within(r["curve"], r["best"]) or len(r["curve"])
         r["infer_s"] = _time_per_sample(r["snn"], split.x_test, r["n_best"])
     print(f"\n{'method':<36}{'train s':>9}{'cpu s':>8}{'acc@N=' + str(n):>10}{'best acc':>10}"
           f"{'N(best-1)':>10}{'infer ms/sample':>17}")

@@ -31,6 +31,7 @@ class Config:
     threshold: float = cfg.threshold_setting()
     encoding: str = cfg.setting("direct", choices=encoding.ENCODINGS)
     seed: int = cfg.seed_setting()
+    data_seed: int = cfg.data_seed_setting()
     device: str = cfg.device_setting()
 
     def __post_init__(self) -> None:
@@ -39,10 +40,15 @@ class Config:
 
 def spiking_model(config: Config, split: data.Split) -> nn.Sequential:
     """The ANN builder's architecture with every activation a LIF layer."""
-    ann = models.build(config.arch, split.image_shape, split.num_classes)
-    return models.to_spiking(
-        ann, lambda _: SpikingNeuron(threshold=config.threshold, beta=config.beta)
-    )
+    return networks(config, split.image_shape, split.num_classes)["snn"]
+
+
+def networks(config: Config, input_shape: tuple[int, ...], num_classes: int
+             ) -> dict[str, nn.Module]:
+    """The untrained networks `run` returns under "models" (`lab.weights` loads into them)."""
+    ann = models.build(config.arch, input_shape, num_classes)
+    return {"snn": models.to_spiking(
+        ann, lambda _: SpikingNeuron(threshold=config.threshold, beta=config.beta))}
 
 
 def forward_over_time(config: Config):
@@ -59,9 +65,10 @@ def forward_over_time(config: Config):
 
 
 def run(config: Config, progress: training.Progress | None = None) -> dict:
-    """Train with BPTT; return metrics, the accuracy-per-timestep curve, costs and timings."""
+    """Train with BPTT; return metrics, the accuracy-per-timestep curve, costs, timings and
+    the trained network (`models`, with the `architecture` that rebuilds it)."""
     device = cfg.resolve_device(config.device)
-    split = data.load(config.dataset, seed=config.seed)
+    split = data.load(config.dataset, seed=config.data_seed)
     training.seed_everything(config.seed)
     model = spiking_model(config, split)
     forward = forward_over_time(config)
@@ -82,4 +89,6 @@ def run(config: Config, progress: training.Progress | None = None) -> dict:
                     **costs.inference_metrics(model.cpu().eval(), sample)},
         "curves": {"accuracy_per_timestep": curve.tolist(), "loss_per_epoch": history},
         "timings": costs.timings(train_time, test_time),
+        "models": {"snn": model},
+        "architecture": {"input_shape": split.image_shape, "num_classes": split.num_classes},
     }

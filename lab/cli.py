@@ -1,4 +1,6 @@
-"""Command line: `python -m lab run <method> [--field value ...]` and `python -m lab results`.
+"""Command line: `python -m lab run <method> [--field value ...]`, `python -m lab results` and
+`python -m lab sweep <method> --grid FIELD=V1,V2 --seeds N`.
+`python -m lab export RUN_ID --nir FILE` writes a run's trained SNN as a NIR graph.
 
 Every field of a method's `Config` dataclass is a flag (`batch_size` → `--batch-size`). Bad
 input exits with code 2 and one line naming the parameter and its valid range.
@@ -12,9 +14,10 @@ import time
 
 from tqdm.auto import tqdm
 
-from . import registry
+from . import export, registry, weights
 from .core.config import ConfigError, specs
 from .core.results import ResultsStore, default_path
+from .sweep import command as sweep_command
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,6 +42,12 @@ def _parser() -> argparse.ArgumentParser:
     _add_store_flag(listing)
     listing.add_argument("--method")
     listing.add_argument("--dataset")
+    _add_store_flag(sweep_command.add_parser(commands))
+    exporting = commands.add_parser("export", help="write a run's trained SNN as a NIR file")
+    exporting.add_argument("run_id", type=int, metavar="RUN_ID",
+                           help="the run's id (`python -m lab results` lists them)")
+    exporting.add_argument("--nir", required=True, metavar="FILE", help="the NIR file to write")
+    _add_store_flag(exporting)
     return parser
 
 
@@ -84,6 +93,17 @@ def _results(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    """Exit 2 with one line for an unknown run, missing weights or a network NIR refuses."""
+    try:
+        path = export.export_run(args.run_id, args.nir, ResultsStore(args.results))
+    except (weights.WeightsError, export.ExportError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"run {args.run_id}: its SNN written to {path}")
+    return 0
+
+
 def _fmt(value) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
@@ -91,6 +111,10 @@ def _fmt(value) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "sweep":
+            return sweep_command.main(args)
+        if args.command == "export":
+            return _export(args)
         return _run(args) if args.command == "run" else _results(args)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)

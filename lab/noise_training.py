@@ -63,6 +63,7 @@ class Config:
     batch_size: int = cfg.batch_size_setting()
     lr: float = cfg.lr_setting(2e-3)
     seed: int = cfg.seed_setting()
+    data_seed: int = cfg.data_seed_setting()
     device: str = cfg.device_setting()
 
     def __post_init__(self) -> None:
@@ -146,8 +147,16 @@ class SingleStepNeuron(nn.Module):
 
 def single_step_model(config: Config, split: data.Split) -> nn.Sequential:
     """The lab's architecture with every activation a `SingleStepNeuron` (input `[B, ...]`)."""
-    return models.build(config.arch, split.image_shape, split.num_classes, lambda: SingleStepNeuron(
+    return networks(config, split.image_shape, split.num_classes)["single_step"]
+
+
+def networks(config: Config, input_shape: tuple[int, ...], num_classes: int
+             ) -> dict[str, nn.Module]:
+    """The untrained networks `run` returns under "models" (`lab.weights` loads into them):
+    the T = 1 network and its multi-step IF network."""
+    single = models.build(config.arch, input_shape, num_classes, lambda: SingleStepNeuron(
         config.threshold, config.v_init, config.noise, config.noise_std))
+    return {"single_step": single, "snn": to_multi_step(single)}
 
 
 def to_multi_step(model: nn.Sequential, v_init: float | None = None) -> nn.Sequential:
@@ -178,12 +187,15 @@ def single_step_forward(model: nn.Module, x: Tensor) -> Tensor:
 
 
 def accuracy_per_timestep(model: nn.Sequential, split: data.Split, timesteps: int,
-                          v_init: float | None = None,
-                          device: torch.device | None = None) -> Tensor:
-    """Test accuracy (%) of `to_multi_step(model, v_init)` at every N ≤ `timesteps`, one run."""
+                          v_init: float | None = None, device: torch.device | None = None,
+                          subset: str = "test") -> Tensor:
+    """Accuracy (%) of `to_multi_step(model, v_init)` at every N ≤ `timesteps`, one run, on the
+    `subset` 'test' or 'validation' images."""
+    cfg.one_of("subset", subset, ("test", "validation"))
+    x, y = (split.x_test, split.y_test) if subset == "test" else split.validation()
     snn = to_multi_step(model.cpu(), v_init)
-    outputs = training.predict(snn, split.x_test, multi_step_forward(timesteps), device=device)
-    return measure.accuracy_per_timestep(outputs, split.y_test)
+    outputs = training.predict(snn, x, multi_step_forward(timesteps), device=device)
+    return measure.accuracy_per_timestep(outputs, y)
 
 
 @dataclass
@@ -196,13 +208,14 @@ class Outcome:
     accuracy_per_timestep: Tensor
     loss_per_epoch: list[float]
     timings: dict[str, float]
+    val_accuracy_per_timestep: Tensor | None = None  # choices (e.g. N) are made on these
 
 
 def experiment(config: Config, progress: training.Progress | None = None,
                split: data.Split | None = None) -> Outcome:
     """Train at T = 1 with noise (seeded), then run the same weights for N ≤ N_max steps."""
     device = cfg.resolve_device(config.device)
-    split = split or data.load(config.dataset, seed=config.seed)
+    split = split or data.load(config.dataset, seed=config.data_seed)
     training.seed_everything(config.seed)
     model = single_step_model(config, split)
     with measure.timer() as train_time:
@@ -212,29 +225,36 @@ def experiment(config: Config, progress: training.Progress | None = None,
     logits = training.predict(model, split.x_test, single_step_forward, device=device)
     with measure.timer() as test_time:
         curve = accuracy_per_timestep(model, split, config.timesteps, device=device)
+    val_curve = accuracy_per_timestep(model, split, config.timesteps, device=device,
+                                      subset="validation")
     return Outcome(config, model.cpu(), measure.accuracy(logits, split.y_test), curve, history,
-                   costs.timings(train_time, test_time))
+                   costs.timings(train_time, test_time), val_curve)
 
 
 def run(config: Config, progress: training.Progress | None = None) -> dict:
     """Train at T = 1 with noise; run the same weights for N ≤ N_max steps; return the curves.
 
     Training costs are the T = 1 network's; inference costs the IF network's at N_max.
+    `models` holds both networks, `architecture` what rebuilds them.
     """
-    split = data.load(config.dataset, seed=config.seed)
+    split = data.load(config.dataset, seed=config.data_seed)
     out = experiment(config, progress, split)
     curve = out.accuracy_per_timestep
     x, y = split.x_train[: config.batch_size], split.y_train[: config.batch_size]
     cost = costs.step_cost(out.model, costs.single_unit(single_step_forward, F.cross_entropy,
                                                         x, y), len(y))
-    inference = costs.inference_metrics(to_multi_step(out.model),
-                                        encoding.direct(split.x_test[:256], config.timesteps))
+    snn = to_multi_step(out.model)
+    inference = costs.inference_metrics(snn, encoding.direct(split.x_test[:256],
+                                                             config.timesteps))
     best = float(curve.max())
     return {
         "metrics": {"accuracy": float(curve[-1]), "timesteps": config.timesteps,
                     "accuracy_t1": out.accuracy_t1, "best_accuracy": best,
-                    "timesteps_within_1pt_of_best": metrics.timesteps_within(curve, best),
+                    "timesteps_within_1pt_of_best": metrics.timesteps_within(
+                        out.val_accuracy_per_timestep, float(out.val_accuracy_per_timestep.max())),
                     "final_loss": out.loss_per_epoch[-1], **cost.metrics(), **inference},
         "curves": {"accuracy_per_timestep": curve.tolist(), "loss_per_epoch": out.loss_per_epoch},
         "timings": out.timings,
+        "models": {"single_step": out.model, "snn": snn},
+        "architecture": {"input_shape": split.image_shape, "num_classes": split.num_classes},
     }

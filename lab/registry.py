@@ -1,7 +1,10 @@
 """Every method the lab runs, by CLI name, and the one way to run one into the results store.
 
 A method is a module with a frozen dataclass `Config` and `run(config, progress) -> dict` with
-keys `metrics`, `curves`, `timings`. The CLI and the dashboard both go through `execute`.
+keys `metrics`, `curves`, `timings`, and optionally `models` (name → trained module) with the
+`architecture` that rebuilds them (`input_shape`, `num_classes`; the module's
+`networks(config, input_shape, num_classes)` builds them untrained). The CLI and the dashboard
+both go through `execute`.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import importlib
 import traceback
 from types import ModuleType
 
-from . import __version__
+from . import __version__, weights
 from .core import config as cfg
 from .core.results import ResultsStore
 from .core.training import Progress, RunCancelled
@@ -35,7 +38,8 @@ def execute(name: str, config, store: ResultsStore, progress: Progress | None = 
     """Run `config` of method `name`, recording it in `store`; returns the run id.
 
     The row is written `running` first; it ends `finished`, `failed` (with the traceback's last
-    line) or `cancelled`. Exceptions are re-raised after the row is updated.
+    line) or `cancelled`. Exceptions are re-raised after the row is updated. A finished run's
+    `models` are saved next to the store (`lab.weights`).
     """
     run_id = store.start(name, getattr(config, "dataset", "-"), getattr(config, "seed", 0),
                          cfg.as_dict(config), __version__)
@@ -49,4 +53,6 @@ def execute(name: str, config, store: ResultsStore, progress: Progress | None = 
         store.fail(run_id, last)
         raise
     store.finish(run_id, result["metrics"], result["curves"], result["timings"])
+    if result.get("models"):
+        weights.save(store.path, run_id, name, config, result["models"], result["architecture"])
     return run_id

@@ -56,6 +56,7 @@ class Config:
     encoding: str = cfg.setting("rate", choices=encoding.ENCODINGS)
     event_samples: int = cfg.setting(0, low=0, high=100_000, unit="recordings, 0: default")
     seed: int = cfg.seed_setting()
+    data_seed: int = cfg.data_seed_setting()
     device: str = cfg.device_setting()
 
     def __post_init__(self) -> None:
@@ -137,6 +138,12 @@ def build(config: Config, sample_shape: tuple[int, ...], num_classes: int) -> Lo
     return LocalNet(net, config.block_size, sample_shape, num_classes)
 
 
+def networks(config: Config, input_shape: tuple[int, ...], num_classes: int
+             ) -> dict[str, nn.Module]:
+    """The untrained network `run` returns under "models" (`lab.weights` loads into it)."""
+    return {"snn": build(config, input_shape, num_classes)}
+
+
 # ---- the truncated, local training step --------------------------------------------------------
 
 State = dict[SpikingNeuron, NeuronState]
@@ -202,16 +209,17 @@ def load(config: Config) -> tuple[data.Split, tuple[int, ...]]:
     """The dataset as a `Split` (images `[N, 1, H, W]`, or event counts `[N, T, 2, H, W]`)
     and the shape of one time step of the network's input."""
     if data.kind_of(config.dataset) == "frames":
-        split = data.load(config.dataset, seed=config.seed)
+        split = data.load(config.dataset, seed=config.data_seed)
         return split, split.image_shape
     from . import events
 
     kind = {"nmnist_like": events.NMNISTLike, "moving_digits": events.MovingDigits}[
         config.dataset]
     size = {"n_samples": config.event_samples} if config.event_samples else {}
-    parts = [events.to_frames(kind(s, seed=config.seed, **size), config.timesteps)
+    parts = [events.to_frames(kind(s, seed=config.data_seed, **size), config.timesteps)
              for s in ("train", "test")]
     split = data.Split(parts[0][0], parts[0][1], parts[1][0], parts[1][1], config.dataset)
+    split = data.with_validation(split, seed=config.data_seed)
     return split, tuple(split.x_train.shape[2:])
 
 
@@ -288,7 +296,10 @@ def grid(base: Config, split: data.Split, sample_shape: tuple[int, ...],
 
 
 def run(config: Config, progress: training.Progress | None = None) -> dict:
-    """Train with TTL-BPTT; measure accuracy, memory, MACs and time against full BPTT."""
+    """Train with TTL-BPTT; measure accuracy, memory, MACs and time against full BPTT.
+
+    `models` holds the trained network, `architecture` what rebuilds it.
+    """
     split, sample_shape = load(config)
     result = fit(config, split, sample_shape, progress)
     ttl, bptt = step_costs(config, split, sample_shape)
@@ -309,4 +320,6 @@ def run(config: Config, progress: training.Progress | None = None) -> dict:
                    "held_bytes_per_segment": [max(held[i:i + n_blocks])
                                               for i in range(0, len(held), n_blocks)]},
         "timings": result.timings,
+        "models": {"snn": result.model},
+        "architecture": {"input_shape": sample_shape, "num_classes": split.num_classes},
     }

@@ -1,5 +1,6 @@
 """Data, models and measurement of the shared core."""
 
+import math
 import re
 from pathlib import Path
 
@@ -19,13 +20,18 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_datasets_are_real_stratified_and_deterministic(name, shape, n):
     split = data.load(name, seed=0)
     assert split.image_shape == shape and split.num_classes == 10
-    assert len(split.y_train) + len(split.y_test) == n
+    x_val, y_val = split.validation()
+    assert len(split.y_train) + len(y_val) + len(split.y_test) == n
+    assert len(y_val) == math.ceil(0.15 * (len(split.y_train) + len(y_val)))  # sklearn rounds up
     assert 0 <= split.x_train.min() and split.x_train.max() <= 1
     train_freq = torch.bincount(split.y_train) / len(split.y_train)
-    test_freq = torch.bincount(split.y_test) / len(split.y_test)
-    assert (train_freq - test_freq).abs().max() < 0.01
+    for held_out in (split.y_test, y_val):  # stratified: the same class frequencies
+        assert (train_freq - torch.bincount(held_out) / len(held_out)).abs().max() < 0.015
     again = data.load(name, seed=0)
-    assert torch.equal(split.x_test, again.x_test)
+    assert torch.equal(split.x_test, again.x_test) and torch.equal(x_val, again.x_val)
+    # no image is in two sets
+    rows = {tuple(r.tolist()) for r in split.x_train.flatten(1)}
+    assert not rows & {tuple(r.tolist()) for r in x_val.flatten(1)}
     assert not torch.equal(data.load(name, seed=1).y_test, split.y_test)
 
 
@@ -156,3 +162,21 @@ def test_mnist_binary_cache_is_rebuilt_when_corrupt(tmp_path, monkeypatch):
     raw_x, raw_y = mnist_data()
     assert np.array_equal(x2, x) and np.array_equal(y2, raw_y)
     assert np.allclose(x2.reshape(5000, -1) * 255.0, raw_x, atol=1e-3)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "implausible"])
+def test_mnist_cache_damaged_in_any_way_is_rebuilt_and_no_temporary_is_left(
+        tmp_path, monkeypatch, damage):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    cache = tmp_path / "spike-lab" / "mnist5k-v1.npz"
+    x, y = data._mnist_cached()
+    raw = cache.read_bytes()
+    if damage == "truncate":
+        cache.write_bytes(raw[: len(raw) // 2])
+    elif damage == "flip":
+        cache.write_bytes(raw[:100] + bytes([raw[100] ^ 0xFF]) + raw[101:])
+    else:
+        np.savez(cache, x=x * 7.0, y=y)  # pixels out of [0, 1]
+    x2, y2 = data._mnist_cached()
+    assert np.array_equal(x2, x) and np.array_equal(y2, y)
+    assert sorted(p.name for p in cache.parent.iterdir()) == ["mnist5k-v1.npz"]

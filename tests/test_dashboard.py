@@ -6,21 +6,29 @@ the dashboard picks up whatever `registry.METHODS` holds; one real bptt run chec
 
 from __future__ import annotations
 
+import dataclasses
+import shlex
 import sys
 import threading
 import time
 import types
+import zipfile
 from dataclasses import dataclass
 
+import nir
 import numpy as np
+import pandas as pd
+import panel as pn
 import pytest
 
-from lab import bptt, registry
+from lab import bptt, cli, registry, streaming, weights
 from lab.core import config as cfg
+from lab.core import metrics, stats
 from lab.core.results import ResultsStore
 from lab.dashboard import (
     CompareView,
     ConfigForm,
+    HiddenRuns,
     JobManager,
     LaunchView,
     RunsView,
@@ -34,7 +42,7 @@ from lab.dashboard import (
     validate,
     views,
 )
-from lab.dashboard.jobs import live_metrics
+from lab.dashboard.jobs import MAX_HISTORY, Job, live_metrics
 
 
 @dataclass(frozen=True)
@@ -208,12 +216,12 @@ def test_seeds_of_one_config_are_one_group_with_mean_and_spread(store):
     np.testing.assert_allclose(mean, values.mean(0))
     np.testing.assert_allclose(spread, values.std(0, ddof=1))
     row = summary.cost_row(groups[1])
-    assert row.seeds == 3 and row.best_timesteps == 3
-    assert row.timesteps_within_ann == 3  # mean 90.33 ≥ 90 − 1, and 82 is not
+    assert row.seeds == 3 and row.best_step == 3
+    assert row.steps_within_ann == 3  # mean 90.33 ≥ 90 − 1, and 82 is not
     assert row.train_s == pytest.approx((2.0, 1.0)) and row.train_cpu_s == pytest.approx((1.5, 1))
     assert row.energy_nj == pytest.approx((1.5, 0.0))
     assert row.saved_mib == pytest.approx((1, 0)) and row.step_peak_mib == pytest.approx((3, 0))
-    assert summary.cost_row(groups[0]).timesteps_within_ann is None  # 80 never reaches 89
+    assert summary.cost_row(groups[0]).steps_within_ann is None  # 80 never reaches 89
     frame = summary.cost_frame([row])
     assert frame["train wall (s)"][0] == "2.0 ± 1.0" and frame["train CPU (s)"][0] == "1.5 ± 1.0"
     assert frame["saved for backward (MiB)"][0] == "1.00"
@@ -223,10 +231,10 @@ def test_seeds_of_one_config_are_one_group_with_mean_and_spread(store):
 def test_t_within_1pt_of_ann_is_where_the_accuracy_stays_and_needs_an_ann(store):
     finished(store, "m", 0, [89.5, 85.0, 89.2, 89.8])  # within at T=1, dips, back from T=3
     [row] = summary.cost_rows(group_runs(store.runs()))
-    assert row.timesteps_within_ann == 3
-    row = summary.CostRow("bptt", 1, None, (95.0, 0.0), 8, None, 8, None, None, None, None,
-                          None, None, None)
-    assert summary.cost_frame([row])["T within 1 pt of ANN"][0] == "— (no ANN)"
+    assert row.steps_within_ann == 3
+    assert summary.cost_frame([row])["within 1 pt of ANN from"][0] == "T=3"
+    row = dataclasses.replace(row, ann_accuracy=None)
+    assert summary.cost_frame([row])["within 1 pt of ANN from"][0] == "— (no ANN)"
 
 
 def test_default_selection_is_the_newest_experiment_of_each_method(store):
@@ -270,6 +278,9 @@ def test_a_curve_is_drawn_against_the_stored_curve_its_x_names(tmp_path):
     compare = CompareView(store)
     compare.curve = "sops_per_sample"
     [trace] = compare.figure().data  # only conversion stores it
+    assert metrics.curve("sops_per_sample").x == "timesteps_grid"
+    [conversion] = [g for g in compare.shown_groups() if g.method == "conversion"]
+    assert list(trace.x) == conversion.runs[0].curves["timesteps_grid"][:len(trace.y)]
     assert list(trace.x)[:3] == [1, 2, 4]  # the stored grid of T, not 1, 2, 3
     assert compare.figure().layout.xaxis.title.text == "timesteps T"
     assert compare.figure().layout.yaxis.title.text == "synaptic operations per sample"
@@ -324,6 +335,23 @@ def test_runs_table_shows_status_and_the_error_of_a_failed_run(store):
     runs.status = "finished"
     assert list(runs._table.value["status"]) == ["finished"]
     assert list(runs_frame([]).columns) == list(frame.columns)
+
+
+def test_runs_offers_the_weights_and_nir_file_of_a_run_that_kept_them(store):
+    config = bptt.Config(epochs=1)
+    kept = finished(store, "bptt", 0, [50.0])
+    weights.save(store.path, kept, "bptt", config, bptt.networks(config, (1, 8, 8), 10),
+                 {"input_shape": (1, 8, 8), "num_classes": 10})
+    finished(store, "m", 1, [50.0])  # newest first: row 0 kept no weights
+    runs = RunsView(store)
+    runs._table.selection = [0]
+    assert not runs._weights.visible and not runs._nir.visible
+    runs._table.selection = [1]
+    assert runs._weights.visible and runs._nir.visible and not runs._nir.disabled
+    assert runs._nir.filename == f"run-{kept}.nir"
+    with zipfile.ZipFile(runs.weights_zip()) as archive:
+        assert sorted(archive.namelist()) == ["model.json", "snn.safetensors"]
+    assert "lif2" in nir.read(runs.nir_file()).nodes
 
 
 # --- jobs: background runs, progress, cancel, two sessions -----------------------------------
@@ -435,10 +463,10 @@ def test_a_run_that_ends_before_its_card_is_drawn_is_still_reported(fake, store)
 
 
 def test_costs_print_the_spread_to_the_decimal_of_the_mean():
-    assert summary._si(33_000, 648) == "33.0 ± 0.6 k"
-    assert summary._si(331, 0.583) == "331 ± 1"
-    assert summary._si(65_536) == "65.5 k"
-    assert summary._si(0) == "0"
+    assert summary.si(33_000, 648) == "33.0 ± 0.6 k"
+    assert summary.si(331, 0.583) == "331 ± 1"
+    assert summary.si(65_536) == "65.5 k"
+    assert summary.si(0) == "0"
 
 
 def test_a_card_shows_the_loss_and_its_change_since_the_first_report(fake, store):
@@ -448,3 +476,271 @@ def test_a_card_shows_the_loss_and_its_change_since_the_first_report(fake, store
     (trend,) = views.JobCard(job, jobs)._trends
     assert trend.label == "loss" and trend.value == 0.25
     assert trend.value_change == pytest.approx(-0.75)  # 1.000 → 0.250
+
+
+# --- hardening: what clicking the dashboard found ---------------------------------------------
+def streaming_run(store: ResultsStore, seed: int, snn: list[float], snn_ops: float) -> int:
+    """A finished run with the names lab.streaming stores: curves per frame step, `snn_ops`."""
+    config = dataclasses.asdict(streaming.Config(seed=seed))
+    run_id = store.start("streaming", config["dataset"], seed, config, "test")
+    store.finish(run_id, {"accuracy": snn[-1], "ann_accuracy": 90.0, "ann_macs": 4e5,
+                          "snn_ops": snn_ops, "ops_ratio": snn_ops / 4e5},
+                 {"accuracy_per_step_snn": snn, "accuracy_per_step_ann": [s + 1 for s in snn],
+                  "loss_per_epoch": [1.0, 0.5]}, {"train_s": 2.0})
+    return run_id
+
+
+def test_switching_the_dataset_away_and_back_keeps_the_runs_drawn(tmp_path):
+    # Drawn (models built, as in a browser): the run list used to receive its new options
+    # before its new value, drop the selection as invalid and send back an empty one.
+    store = ResultsStore(tmp_path / "many.sqlite")
+    sample.fill(store, 80)
+    compare = CompareView(store)
+    pn.panel(compare).get_root()
+    first = compare.dataset
+    for dataset in [d for d in sample.DATASETS if d != first] + [first]:
+        compare.dataset = dataset
+        assert compare.selected == summary.default_selection(compare.groups) != []
+        assert compare._runs.value == compare.selected
+        assert len(compare._figure.object.data) == len(sample.METHODS)
+        assert compare._cost.object.count("<tr>") == 1 + len(sample.METHODS)
+
+
+def test_streaming_runs_show_their_own_curve_their_ann_and_their_operations(store):
+    ids = [streaming_run(store, s, [40.0 + s, 80.0, 89.5, 89.8], 1e5 + 1e4 * s) for s in (0, 1)]
+    compare = CompareView(store)
+    assert sorted(compare.selected) == sorted(ids) and compare.curve == summary.HEADLINE
+    figure = compare.figure()
+    [trace] = figure.data
+    assert list(trace.x) == [1, 2, 3, 4] and trace.y[-1] == pytest.approx(89.8)
+    assert figure.layout.xaxis.title.text == "frame step t"
+    assert [s.type for s in figure.layout.shapes].count("line") == 1  # its ANN's level
+    [row] = compare.cost_rows()
+    assert (row.step, row.best_step, row.steps_within_ann) == ("t", 4, 3)
+    assert row.operations == pytest.approx((1.05e5, np.std([1e5, 1.1e5], ddof=1)))
+    frame = summary.cost_frame([row])
+    assert frame["within 1 pt of ANN from"][0] == "t=3"
+    assert frame["best SNN acc. (%)"][0] == "89.8 @ t=4"
+    assert frame["SNN ops / sample"][0] == "105 ± 7 k"
+    assert frame["ANN MACs / sample"][0] == "400 k"
+    assert "None" not in frame.to_string()
+
+
+def test_the_headline_curve_is_each_methods_own_side_by_side(store):
+    finished(store, "bptt", 0, [50.0, 70.0], dataset=streaming.Config().dataset)
+    streaming_run(store, 0, [40.0, 60.0, 70.0], 1e5)
+    compare = CompareView(store)
+    figure = compare.figure()
+    assert len(figure.data) == 2
+    assert figure.layout.xaxis.title.text == "timesteps T · frame step t"
+    assert "SOPs" not in summary.cost_frame(compare.cost_rows())["SNN ops / sample"][0]
+
+
+def test_an_unusable_results_file_gives_a_page_that_says_so(tmp_path):
+    text = tmp_path / "notes.sqlite"
+    text.write_text("these are not the results you are looking for\n" * 100)
+    folder = tmp_path / "a-folder.sqlite"
+    folder.mkdir()
+    for path in (text, folder):
+        page = views.page(path, poll=False)
+        [alert] = page.main.objects
+        assert isinstance(alert, pn.pane.Alert) and alert.alert_type == "danger"
+        assert "The results file cannot be used" in alert.object and str(path) in alert.object
+    page = views.page(tmp_path / "new.sqlite", poll=False)
+    assert any(isinstance(o, pn.Tabs) for o in page.main.objects)
+
+
+def test_a_results_file_that_breaks_while_served_shows_a_banner(store):
+    finished(store, "m", 0, [50.0])
+    app = SpikeLab(store, JobManager())
+    app.poll()
+    assert not app._banner.visible
+    store.path.write_bytes(b"garbage" * 1000)
+    for suffix in ("-wal", "-shm"):
+        store.path.with_name(store.path.name + suffix).unlink(missing_ok=True)
+    app.poll(check_store_every=0)
+    assert app._banner.visible and "cannot be read" in app._banner.object
+    assert app.compare.cost_rows()  # the last good tables stay
+
+
+def test_a_reloaded_page_finds_the_runs_its_browser_launched(fake, store):
+    jobs = JobManager()
+    before = SpikeLab(store, jobs)
+    before.adopt("browser-a")
+    before.launch.method = "fake"
+    running = before.launch.launch(steps=400, delay=0.01)
+    while running.fraction == 0:
+        time.sleep(0.01)
+    reloaded = SpikeLab(store, jobs)  # a new session; the browser's token arrives after
+    reloaded.launch.poll()
+    assert reloaded.launch.cards == []
+    assert "1 run from other browsers" in reloaded.launch._queue.object
+    reloaded.adopt("browser-a")
+    [card] = reloaded.launch.cards
+    assert card.job is running and card._cancel.visible and not card._cancel.disabled
+    assert reloaded.launch.poll() == [] and reloaded.launch._queue.object == ""
+    other = SpikeLab(store, jobs)
+    other.adopt("browser-b")
+    other.launch.poll()
+    assert other.launch.cards == [] and "1 run from other browsers" in other.launch._queue.object
+    card._cancel.clicks += 1
+    assert running.wait(10) and running.status == "cancelled"
+    assert reloaded.launch.poll() == [running]
+    again = SpikeLab(store, jobs)
+    again.adopt("browser-a")
+    assert [c.job for c in again.launch.cards] == [running]
+    assert again.launch.poll() == []  # ended before this page: not reported as news again
+
+
+def test_live_metrics_are_copied_under_a_lock_bounded_and_sent_as_they_come(fake, store):
+    job = Job(1, "fake", FakeConfig(), store)
+    for i in range(10):
+        job._progress(i / 10_000, f"step {i} loss {1 / (i + 1):.4f}")
+    card = views.JobCard(job, JobManager())
+    (trend,) = card._trends
+    assert len(trend.data["x"]) == 10
+    sent = []
+    trend.stream = lambda data, rollover=None: sent.append(len(data["y"]))
+    for i in range(10, 13):
+        job._progress(i / 10_000, f"step {i} loss 0.01")
+    card.update()
+    card.update()  # nothing new: nothing sent
+    assert sent == [3] and trend.value == 0.01
+    assert trend.value_change == pytest.approx(-0.99)  # since the first report, 1.0
+    for i in range(13, 3 * MAX_HISTORY):
+        job._progress(i / 10_000, f"step {i} loss 0.5")
+    history = job.history
+    assert MAX_HISTORY // 2 <= len(history) <= MAX_HISTORY
+    assert history[0] == (0.0, {"loss": 1.0}) and history[-1][0] == (3 * MAX_HISTORY - 1) / 1e4
+    card.update()  # thinned since: the whole (bounded) series once, not a stream
+    assert sent == [3] and len(trend.data["y"]) == len(history)
+
+
+def test_a_drawn_card_reads_a_history_that_grows_meanwhile(fake, store):
+    jobs = JobManager()
+    job = jobs.submit("fake", FakeConfig(steps=3000, delay=0.0), store)
+    card = views.JobCard(job, jobs)
+    pn.panel(card).get_root()  # the Trend's ColumnDataSource checks its column lengths
+    while job.active:
+        card.update()
+    card.update()
+    for trend in card._trends:
+        assert len(trend.data["x"]) == len(trend.data["y"]) <= MAX_HISTORY
+
+
+def test_compare_exports_its_cost_table_as_csv(tmp_path):
+    store = ResultsStore(tmp_path / "many.sqlite")
+    sample.fill(store, 80)
+    compare = CompareView(store)
+    frame = pd.read_csv(compare.cost_csv())
+    assert len(frame) == len(sample.METHODS)
+    rows = {r.label: r for r in compare.cost_rows()}
+    for _, line in frame.iterrows():
+        row = rows[line["experiment"]]
+        assert line["seeds"] == row.seeds
+        assert line["best_accuracy_mean"] == pytest.approx(row.best_accuracy[0])
+        assert line["train_s_std"] == pytest.approx(row.train_s[1])
+    assert {"operations_mean", "energy_nj_mean", "run_ids", "config"} <= set(frame.columns)
+
+
+def test_a_log_scale_x_axis_on_demand(store):
+    finished(store, "m", 0, [50.0, 60.0, 70.0])
+    compare = CompareView(store)
+    assert compare.figure().layout.xaxis.type is None and compare.figure().layout.xaxis.dtick == 1
+    compare.log_x = True
+    assert compare._figure.object.layout.xaxis.type == "log"
+    assert compare._figure.object.layout.xaxis.dtick is None
+
+
+def test_accuracy_against_cost_is_one_point_per_configuration_with_its_interval(tmp_path):
+    store = ResultsStore(tmp_path / "many.sqlite")
+    sample.fill(store, 200)
+    compare = CompareView(store)
+    compare.plot = "operations"
+    figure = compare._figure.object
+    assert len(figure.data) == len(sample.METHODS) and figure.layout.xaxis.type is None
+    groups = {g.label: g for g in compare.shown_groups()}
+    for trace in figure.data:
+        group = groups[trace.name.split(" (")[0]]
+        accuracy = stats.summary([r.metrics["accuracy"] for r in group.runs])
+        ops = stats.summary([summary.operations(r) for r in group.runs])
+        assert trace.y[0] == pytest.approx(accuracy.mean) and trace.x[0] == pytest.approx(ops.mean)
+        assert trace.error_y.array[0] == pytest.approx(accuracy.ci_high - accuracy.mean)
+        assert trace.error_x.arrayminus[0] == pytest.approx(ops.mean - ops.ci_low)
+    assert "95% CI" in figure.layout.yaxis.title.text
+    compare.plot = "energy"  # streaming stores no energy: no point for it
+    assert len(compare._figure.object.data) == len(sample.METHODS) - 1
+
+
+def test_runs_filter_by_method_and_any_config_field_with_config_columns(store):
+    for t in (2, 4, 8):
+        finished(store, "m", 0, [50.0], timesteps=t, lr=0.001 * t)
+    finished(store, "other", 0, [50.0], timesteps=8)
+    runs = RunsView(store)
+    assert {"timesteps", "lr"} <= set(runs._table.value.columns)
+    runs.where = "timesteps>=4"
+    assert sorted(runs._table.value["timesteps"]) == ["4", "8", "8"]
+    runs.method = "m"
+    runs.where = "timesteps >= 4, lr=8e-3"
+    assert list(runs._table.value["id"]) == [3]
+    runs.where = "timesteps is 4"
+    assert runs._filter_error.visible and "is not field=value" in runs._filter_error.object
+    assert runs._table.value.empty
+    runs.where = ""
+    assert len(runs._table.value) == 3 and not runs._filter_error.visible
+    frame = pd.read_csv(runs.csv())
+    assert list(frame["id"]) == [3, 2, 1] and list(frame["config.timesteps"]) == [8, 4, 2]
+    assert list(frame["metrics.accuracy"]) == [50.0] * 3 and "timings.train_s" in frame
+
+
+def test_a_runs_command_line_is_the_cli_line_that_builds_its_config(store):
+    config = streaming.Config(skips=False, v_min=-1.5, lr=3e-4, seed=3)
+    run_id = store.start("streaming", config.dataset, 3, cfg.as_dict(config), "test")
+    store.fail(run_id, "RuntimeError: for the test")
+    runs = RunsView(store)
+    runs._table.selection = [0]
+    line = runs._command.value
+    assert line.startswith("python -m lab run streaming --dataset ")
+    assert "--no-skips" in line and "--v-min=-1.5" in line and "--lr 0.0003" in line
+    args = cli._parser().parse_args(shlex.split(line)[3:])
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(streaming.Config)}
+    assert streaming.Config(**given) == config
+
+
+def test_launch_again_and_edit_in_launch_start_from_a_runs_config(fake, store):
+    app = SpikeLab(store, JobManager())
+    app.launch.method = "fake"
+    first = app.launch.launch(timesteps=3, seed=7, note="again")
+    assert first.wait(10)
+    app.poll()
+    app.tabs.active = 2
+    app.runs.refresh()
+    app.runs._table.selection = [0]
+    app.runs.param.trigger("rerun")
+    assert app.tabs.active == 1
+    second = app.launch.cards[0].job
+    assert second is not first and second.config == first.config and second.wait(10)
+    app.launch.method = "bptt"
+    app.runs.param.trigger("edit")
+    assert app.launch.method == "fake" and app.launch.form.config == first.config
+    assert len(app.launch.cards) == 2 and "Filled from run #1" in app.launch._loaded.object
+
+
+def test_a_hidden_run_leaves_compare_and_runs_until_restored(store):
+    kept = finished(store, "m", 0, [50.0])
+    gone = finished(store, "m", 1, [70.0])
+    app = SpikeLab(store, JobManager())
+    app.tabs.active = 2
+    app.runs._table.selection = [0]  # newest first: `gone`
+    app.runs.toggle_hidden()
+    assert app.compare.selected == [kept] and list(app.runs._table.value["id"]) == [kept]
+    assert HiddenRuns(store.path).ids() == {gone} and store.get(gone).status == "finished"
+    assert store.path.with_name("runs.hidden.json").exists()
+    other = SpikeLab(store, JobManager())  # another session reads the same file
+    assert other.compare.selected == [kept]
+    app.runs.show_hidden = True
+    assert list(app.runs._table.value["status"]) == ["finished (hidden)", "finished"]
+    app.runs._table.selection = [0]
+    app.runs.toggle_hidden()
+    assert HiddenRuns(store.path).ids() == set()
+    assert sorted(app.compare.selected) == [kept, gone]

@@ -47,7 +47,7 @@ def test_round_trip(tmp_path):
     assert [r.id for r in store.runs(dataset="mnist")] == [failed]
     db = sqlite3.connect(store.path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
 
 
 def test_two_processes_writing_at_once_lose_nothing(tmp_path):
@@ -122,3 +122,93 @@ def test_cli_subprocess_exit_code(tmp_path):
                           text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.strip() == "error: timesteps must be an integer in [1, 1024] (steps), got -3"
+
+
+V1_SCHEMA = """
+CREATE TABLE runs (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    method      TEXT NOT NULL,
+    dataset     TEXT NOT NULL,
+    seed        INTEGER NOT NULL,
+    config      TEXT NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('running','finished','failed','cancelled')),
+    metrics     TEXT NOT NULL DEFAULT '{}',
+    curves      TEXT NOT NULL DEFAULT '{}',
+    timings     TEXT NOT NULL DEFAULT '{}',
+    error       TEXT,
+    version     TEXT NOT NULL,
+    host        TEXT NOT NULL,
+    pid         INTEGER NOT NULL,
+    started_at  REAL NOT NULL,
+    finished_at REAL
+);
+CREATE INDEX runs_method_dataset ON runs (method, dataset);
+PRAGMA user_version = 1;
+"""
+
+
+def test_version_1_database_is_migrated_with_nothing_lost(tmp_path):
+    path = tmp_path / "v1.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript(V1_SCHEMA)
+    old.execute("INSERT INTO runs (method, dataset, seed, config, status, metrics, curves,"
+                " timings, error, version, host, pid, started_at, finished_at) VALUES"
+                " ('bptt', 'digits', 4, '{\"timesteps\": 8}', 'finished', '{\"accuracy\": 96.5}',"
+                " '{\"loss_per_epoch\": [1.0, 0.5]}', '{\"train_s\": 2.0}', NULL, '0.1.0', 'h',"
+                " 1, 100.0, 102.0)")
+    old.execute("INSERT INTO runs (method, dataset, seed, config, status, error, version, host,"
+                " pid, started_at, finished_at) VALUES ('conversion', 'mnist', 0, '{}',"
+                " 'failed', 'ValueError: boom', '0.1.0', 'h', 1, 200.0, 201.0)")
+    old.commit()
+    old.close()
+
+    store = ResultsStore(path)
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    failed, finished = store.runs()
+    assert (finished.id, finished.method, finished.seed, finished.config, finished.status) == (
+        1, "bptt", 4, {"timesteps": 8}, "finished")
+    assert (finished.metrics, finished.curves, finished.timings) == (
+        {"accuracy": 96.5}, {"loss_per_epoch": [1.0, 0.5]}, {"train_s": 2.0})
+    assert (finished.started_at, finished.finished_at, finished.version) == (100.0, 102.0, "0.1.0")
+    assert (finished.sweep_id, finished.machine) == (None, {})
+    assert (failed.status, failed.error) == ("failed", "ValueError: boom")
+    # the migrated file takes version-2 rows, and opening it again changes nothing
+    sweep = store.start_sweep("bptt", {"grid": {"epochs": [1]}, "seeds": 1})
+    run = store.start("bptt", "digits", 0, {"device": "cpu"}, "0.1.0", sweep_id=sweep)
+    assert ResultsStore(path).get(run).sweep_id == sweep
+    assert len(ResultsStore(path).runs()) == 3
+
+
+def test_sweeps_and_machine_are_recorded(tmp_path):
+    store = ResultsStore(tmp_path / "r.sqlite")
+    run = store.start("bptt", "digits", 0, {"device": "auto"}, "0.1.0")
+    machine = store.get(run).machine
+    assert machine["device"] == "cpu" and machine["torch_threads"] == 1
+    assert machine["load_1min"] >= 0
+    sweep = store.start_sweep("bptt", {"grid": {"timesteps": [2, 4]}, "seeds": 2})
+    done = store.record("bptt", "digits", 1, {"timesteps": 2, "seed": 1}, "0.1.0", "finished",
+                        metrics={"accuracy": 90.0}, timings={"train_s": 1.0},
+                        started_at=10.0, finished_at=11.0, sweep_id=sweep,
+                        machine={"torch_threads": 1, "device": "cpu", "load_1min": 0.5})
+    got = store.get(done)
+    assert (got.status, got.sweep_id, got.machine["load_1min"], got.started_at) == (
+        "finished", sweep, 0.5, 10.0)
+    assert [r.id for r in store.runs(sweep_id=sweep)] == [done]
+    assert [r.id for r in store.runs(status="running")] == [run]
+    [stored] = store.sweeps()
+    assert (stored.method, stored.spec["seeds"], stored.status) == ("bptt", 2, "running")
+    store.end_sweep(sweep, "cancelled")
+    assert store.sweeps("bptt")[0].status == "cancelled"
+    with pytest.raises(ValueError):
+        store.end_sweep(sweep, "running")
+
+
+def test_newer_schema_is_refused(tmp_path, capsys):
+    path = tmp_path / "future.sqlite"
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA user_version = 99")
+    db.close()
+    assert main(["results", "--results", str(path)]) == 2
+    assert "schema version 99" in capsys.readouterr().err

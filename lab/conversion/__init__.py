@@ -26,6 +26,7 @@ from .experiment import (
     Outcome,
     activation,
     experiment,
+    networks,
     run,
     train_ann,
 )
@@ -45,5 +46,5 @@ __all__ = [
     "NOISE_KINDS", "QCFS", "TIMESTEPS", "VARIANTS", "ClippedReLU", "Config", "Gap", "LayerRecord",
     "Outcome", "ResidualNoise", "Simulation", "activation", "activation_layers", "convert",
     "experiment", "fit_noise", "floor_ste", "histogram_edges", "ideal_spike_count", "qcfs",
-    "residual_gap", "run", "simulate_accuracy", "threshold_balance", "train_ann",
+    "networks", "residual_gap", "run", "simulate_accuracy", "threshold_balance", "train_ann",
 ]

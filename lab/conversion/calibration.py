@@ -15,7 +15,7 @@ from torch import Tensor, nn
 
 from ..core import data, encoding, models
 from .activations import ResidualNoise
-from .convert import activation_layers, convert, device_of, evaluating, recording_outputs
+from .convert import activation_layers, convert, evaluating, recording_outputs
 
 
 def threshold_balance(ann: nn.Module, x: Tensor, percentile: float = 99.9,
@@ -32,7 +32,7 @@ def threshold_balance(ann: nn.Module, x: Tensor, percentile: float = 99.9,
     positive: list[list[Tensor]] = [[] for _ in acts]
     with evaluating(ann), recording_outputs(acts) as slots:
         for xb, _ in data.batches(x, torch.zeros(len(x)), batch_size):
-            ann(xb.to(device_of(ann)))
+            ann(xb.to(models.device_of(ann)))
             for i, (_, out) in enumerate(slots):
                 positive[i].append(out[out > 0].cpu())
     values = [torch.cat(p).numpy() for p in positive]
@@ -57,11 +57,11 @@ def residual_gap(ann: nn.Module, snn: nn.Module, x: Tensor, timesteps: int,
     encoding.check_timesteps(timesteps)
     acts, spiking = activation_layers(ann), models.spiking_layers(snn)
     sums = torch.zeros(len(acts), 3, dtype=torch.float64)  # Σg, Σg², count
-    snn.to(device_of(ann))
+    snn.to(models.device_of(ann))
     with (evaluating(ann), evaluating(snn), recording_outputs(acts) as a,
           recording_outputs(spiking) as s):
         for xb, _ in data.batches(x, torch.zeros(len(x)), batch_size):
-            xb = xb.to(device_of(ann))
+            xb = xb.to(models.device_of(ann))
             ann(xb)
             snn(encoding.direct(xb, timesteps))
             for i in range(len(acts)):

@@ -81,7 +81,3 @@ def evaluating(model: nn.Module) -> Iterator[None]:
             yield
     finally:
         model.train(was_training)
-
-
-def device_of(model: nn.Module) -> torch.device:
-    return next(model.parameters()).device

@@ -14,15 +14,15 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..core import config as cfg
-from ..core import costs, data, encoding, measure, models, operations, training
+from ..core import costs, data, encoding, measure, metrics, models, operations, training
 from ..core.noise import NoiseModel
 from .activations import NOISE_KINDS, QCFS, ResidualNoise
 from .calibration import Gap, fit_noise, residual_gap, threshold_balance
-from .convert import activation_layers, convert, device_of
+from .convert import activation_layers, convert
 from .residual import TIMESTEPS, Simulation, simulate_accuracy
 
 VARIANTS = ("threshold-balancing", "qcfs", "residual-noise")
-CALIBRATION_SAMPLES = 1024  # training images used for thresholds and for fitting σ
+CALIBRATION_SAMPLES = 1024  # training images for threshold balancing (Rueckauer et al.)
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,7 @@ class Config:
     batch_size: int = cfg.batch_size_setting()
     lr: float = cfg.lr_setting(1e-3)
     seed: int = cfg.seed_setting()
+    data_seed: int = cfg.data_seed_setting()
     device: str = cfg.device_setting()
 
     def __post_init__(self) -> None:
@@ -73,6 +74,18 @@ def activation(config: Config) -> models.Activation:
                                  noise=NoiseModel(config.noise, std))
 
 
+def networks(config: Config, input_shape: tuple[int, ...], num_classes: int
+             ) -> dict[str, nn.Module]:
+    """The untrained networks `run` returns under "models" (`lab.weights` loads into them).
+
+    The SNN's θ are placeholders until the weights (its θ buffers) are loaded.
+    """
+    ann = models.build(config.arch, input_shape, num_classes, activation(config))
+    thresholds = ([1.0] * len(activation_layers(ann)) if config.variant == "threshold-balancing"
+                  else None)
+    return {"ann": ann, "snn": convert(ann, thresholds, config.v_init)}
+
+
 def _forward(model: nn.Module, x: Tensor) -> Tensor:
     return model(x)
 
@@ -83,13 +96,13 @@ def train_ann(config: Config, split: data.Split, device: torch.device | None = N
 
     Residual noise with fitted σ follows the authors' code: the first epoch has no noise, and
     before each later epoch σ per layer is refitted on the current network's SNN at
-    `calibration_timesteps`, from the first CALIBRATION_SAMPLES training images.
+    `calibration_timesteps`, on the validation images (held out: METHODS.md §1, §6).
     """
     training.seed_everything(config.seed)
     ann = models.build(config.arch, split.image_shape, split.num_classes, activation(config))
     step = None
     if config.variant == "residual-noise" and config.noise_calibration == "fitted":
-        step = _refitting_step(config, split.x_train[:CALIBRATION_SAMPLES],
+        step = _refitting_step(config, split.validation()[0],
                                -(-len(split.y_train) // config.batch_size))
     history = training.train(ann, split, _forward, epochs=config.epochs, lr=config.lr,
                              batch_size=config.batch_size, seed=config.seed, device=device,
@@ -122,9 +135,11 @@ class Outcome:
     ann_accuracy: float
     simulation: Simulation
     thresholds: list[float]
-    gaps: list[Gap]  # measured at calibration_timesteps on the trained network
+    gaps: list[Gap]  # measured at calibration_timesteps on the trained network, validation
     loss_per_epoch: list[float]
     timings: dict[str, float]
+    val_ann_accuracy: float = float("nan")  # the choices ("first T within 1 point") use these
+    val_accuracy: Tensor | None = None  # [T_max], the SNN on the validation images
 
     @property
     def noise_std(self) -> list[float]:
@@ -137,7 +152,7 @@ def experiment(config: Config, progress: training.Progress | None = None,
                split: data.Split | None = None, ann: nn.Sequential | None = None) -> Outcome:
     """Train the variant's ANN (or take the trained `ann`), convert it, simulate to T_max."""
     device = cfg.resolve_device(config.device)
-    split = split or data.load(config.dataset, seed=config.seed)
+    split = split or data.load(config.dataset, seed=config.data_seed)
     fraction = (lambda f, msg: progress(0.9 * f, msg)) if progress else None
     history: list[float] = []
     with measure.timer() as train_time:
@@ -152,22 +167,26 @@ def experiment(config: Config, progress: training.Progress | None = None,
     with measure.timer() as test_time:
         logits = training.predict(ann, split.x_test, _forward, device=device)
         simulation = simulate_accuracy(snn, split.x_test, split.y_test, config.timesteps)
-    gaps = residual_gap(ann, snn, x_calibration, config.calibration_timesteps)
+    x_val, y_val = split.validation()
+    val_ann = measure.accuracy(training.predict(ann, x_val, _forward, device=device), y_val)
+    val_curve = simulate_accuracy(snn, x_val, y_val, config.timesteps).accuracy
+    gaps = residual_gap(ann, snn, x_val, config.calibration_timesteps)
     return Outcome(config, ann, snn, measure.accuracy(logits, split.y_test), simulation,
                    [float(n.threshold) for n in models.spiking_layers(snn)], gaps, history,
-                   costs.timings(train_time, test_time))
+                   costs.timings(train_time, test_time), val_ann, val_curve)
 
 
 def run(config: Config, progress: training.Progress | None = None) -> dict:
     """Train, convert and measure; metrics, curves (per T and per layer), costs and timings.
 
     Training costs are the ANN's (the network trained); inference costs are the SNN's at T.
+    `models` holds the trained ANN and its SNN, `architecture` what rebuilds them.
     """
-    split = data.load(config.dataset, seed=config.seed)
+    split = data.load(config.dataset, seed=config.data_seed)
     out = experiment(config, progress, split)
     sim, grid = out.simulation, [T for T in TIMESTEPS if T < config.timesteps]
     grid.append(config.timesteps)
-    device = device_of(out.ann)
+    device = models.device_of(out.ann)
     sample = split.x_test[:256].to(device)
     sops = [operations.count_operations(out.snn, encoding.direct(sample, T)).per_sample()["sops"]
             for T in grid]
@@ -177,7 +196,8 @@ def run(config: Config, progress: training.Progress | None = None) -> dict:
     out.ann.eval()
     values = {"accuracy": sim.accuracy_at(config.timesteps), "ann_accuracy": out.ann_accuracy,
               "timesteps": config.timesteps,
-              "timesteps_within_1pt_of_ann": sim.timesteps_within(out.ann_accuracy),
+              "timesteps_within_1pt_of_ann": metrics.timesteps_within(out.val_accuracy,
+                                                                      out.val_ann_accuracy),
               **{f"accuracy_T{T}": sim.accuracy_at(T) for T in grid},
               "ann_macs": operations.count_operations(out.ann, sample).per_sample()["macs"],
               **cost.metrics(),
@@ -193,4 +213,6 @@ def run(config: Config, progress: training.Progress | None = None) -> dict:
         curves[f"residual_outside_fraction_layer{i + 1}"] = layer.outside.tolist()
         curves[f"misrepresented_fraction_layer{i + 1}"] = layer.misrepresented.tolist()
         curves[f"spikes_per_sample_layer{i + 1}"] = layer.spikes_per_sample.tolist()
-    return {"metrics": values, "curves": curves, "timings": out.timings}
+    return {"metrics": values, "curves": curves, "timings": out.timings,
+            "models": {"ann": out.ann, "snn": out.snn},
+            "architecture": {"input_shape": split.image_shape, "num_classes": split.num_classes}}

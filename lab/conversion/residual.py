@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from ..core import data, encoding, grid, measure, metrics
+from ..core import data, encoding, grid, measure, metrics, models
 from ..core.neurons import SpikingNeuron, recording
-from .convert import device_of, evaluating
+from .convert import evaluating
 
 TIMESTEPS = (1, 2, 4, 8, 16, 32, 64)
 HISTOGRAM_RANGE = (-2.0, 3.0)  # v[T]/θ
@@ -94,7 +94,7 @@ def simulate_accuracy(snn: nn.Module, x: Tensor, y: Tensor, timesteps_max: int,
     batch_size = batch_size or max(1, 2048 // timesteps_max)
     grid = [T for T in TIMESTEPS if T < timesteps_max] + [timesteps_max]
     outputs = []
-    device = device_of(snn)
+    device = models.device_of(snn)
     with evaluating(snn), recording(snn) as layers:
         sums: list[list] = [[] for _ in layers]  # outside, misrepresented, spikes, *histograms
         neurons_per_sample = [0] * len(layers)

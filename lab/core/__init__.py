@@ -1,1 +1,1 @@
-"""The shared core: neurons, encodings, data, models, measurement, training, results."""
+"""The shared core: neurons, encodings, data, models, measurement, training, results, stats."""

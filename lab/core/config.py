@@ -146,6 +146,11 @@ def seed_setting() -> Any:
     return setting(0, low=0, high=SEED_MAX, help="model seed: initialisation, noise, shuffling")
 
 
+def data_seed_setting() -> Any:
+    return setting(0, low=0, high=SEED_MAX,
+                   help="data seed: the train/validation/test split and generated data")
+
+
 def epochs_setting(default: int) -> Any:
     return setting(default, low=1, high=1000, unit="passes over the training set")
 

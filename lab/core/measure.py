@@ -51,9 +51,10 @@ def timer() -> Iterator[dict[str, float]]:
         result["cpu_s"] = time.process_time() - cpu
 
 
-def machine() -> dict[str, float]:
-    """What a time depends on: torch's threads and the 1-minute load average at the start."""
-    return {"torch_threads": torch.get_num_threads(), "load_1min": os.getloadavg()[0]}
+def machine(device: str = "cpu") -> dict[str, float | str]:
+    """What a time depends on: torch's threads, the device and the 1-minute load average now."""
+    return {"torch_threads": torch.get_num_threads(), "device": device,
+            "load_1min": os.getloadavg()[0]}
 
 
 def saved_bytes(loss: Callable[[], Tensor]) -> tuple[Tensor, int]:

@@ -1,7 +1,9 @@
 """One metric vocabulary: every stored metric and curve, its unit and its axis label.
 
-A name means one thing everywhere it is stored or shown. Where a metric is relative to
-something, the name says to what (`timesteps_within_1pt_of_ann`, `..._of_best`). The dashboard
+A name means one thing everywhere it is stored or shown, and its label says which split it comes
+from: accuracies are on the test set (read once, for the reported number); every choice, such
+as "the first T within 1 point", is made on the validation set (METHODS.md §6). Where a metric
+is relative to something, the name says to what (`timesteps_within_1pt_of_ann`). The dashboard
 and the notebooks read labels and units from `METRICS` and `CURVES`; a method may store only
 names listed here (tested).
 """
@@ -61,10 +63,10 @@ METRICS: dict[str, Metric] = {
     "accuracy_t1": Metric("test accuracy of the T = 1 network", _PCT),
     "best_accuracy": Metric("best test accuracy over T", _PCT),
     "timesteps": Metric("timesteps T (the config's)", "steps"),
-    "timesteps_within_1pt_of_ann": Metric("first T from which accuracy stays within 1 point "
-                                          "of the ANN", "steps"),
-    "timesteps_within_1pt_of_best": Metric("first T from which accuracy stays within 1 point "
-                                           "of the curve's best", "steps"),
+    "timesteps_within_1pt_of_ann": Metric("first T from which validation accuracy stays "
+                                          "within 1 point of the ANN's", "steps"),
+    "timesteps_within_1pt_of_best": Metric("first T from which validation accuracy stays "
+                                           "within 1 point of its best", "steps"),
     "truncation_length": Metric("truncation length K", "steps"),
     "block_size": Metric("block size", "weight layers"),
     "final_loss": Metric("training loss, last epoch"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 
+import torch
 from torch import Tensor, nn
 
 from .neurons import SpikingNeuron
@@ -96,6 +97,12 @@ def _is_activation(module: nn.Module) -> bool:
     return isinstance(module, (nn.ReLU, nn.Hardtanh, nn.Sigmoid, nn.Tanh, SpikingNeuron)) or (
         getattr(module, "is_activation", False)
     )
+
+
+def device_of(model: nn.Module) -> torch.device:
+    """The device of `model`'s first parameter (CPU for a model without parameters)."""
+    first = next(model.parameters(), None)
+    return first.device if first is not None else torch.device("cpu")
 
 
 def spiking_layers(model: nn.Module) -> list[SpikingNeuron]:

@@ -1,9 +1,15 @@
-"""The results store: one SQLite database (WAL mode), one row per run.
+"""The results store: one SQLite database (WAL mode), one row per run, one per sweep.
 
 Default path `results/lab.sqlite` in the project, overridden by `$LAB_RESULTS` or an explicit
 path. Each write is one short transaction, so concurrent writers (processes or threads) wait
 for each other instead of losing rows. A run is inserted as `running` with its process id; if
 that process dies, readers report the run as `interrupted` — the row and the database stay intact.
+A sweep's runs are computed by workers and written here by the sweep's client alone, each as one
+row once its result is back (`record`), tagged with the sweep's id.
+
+Every run records the machine it ran on (`machine`: torch threads, device, 1-minute load at
+the start), so its wall and CPU seconds (`timings`) can be read against it. A database of an
+older schema is migrated when opened, inside one transaction: nothing is lost.
 """
 
 from __future__ import annotations
@@ -13,34 +19,51 @@ import os
 import socket
 import sqlite3
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+from .config import resolve_device
+from .measure import machine as machine_now
+
+SCHEMA_VERSION = 2
 STATUSES = ("running", "finished", "failed", "cancelled", "interrupted")
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    method      TEXT NOT NULL,
-    dataset     TEXT NOT NULL,
-    seed        INTEGER NOT NULL,
-    config      TEXT NOT NULL,              -- JSON of the method's config dataclass
-    status      TEXT NOT NULL CHECK (status IN ('running','finished','failed','cancelled')),
-    metrics     TEXT NOT NULL DEFAULT '{}', -- JSON: scalar results
-    curves      TEXT NOT NULL DEFAULT '{}', -- JSON: name -> list, e.g. accuracy per timestep
-    timings     TEXT NOT NULL DEFAULT '{}', -- JSON: seconds
-    error       TEXT,
-    version     TEXT NOT NULL,
-    host        TEXT NOT NULL,
-    pid         INTEGER NOT NULL,
-    started_at  REAL NOT NULL,
-    finished_at REAL
-);
-CREATE INDEX IF NOT EXISTS runs_method_dataset ON runs (method, dataset);
-"""
+# MIGRATIONS[v] takes a database from schema version v to v + 1 (0: an empty file).
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    ("""CREATE TABLE IF NOT EXISTS runs (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        method      TEXT NOT NULL,
+        dataset     TEXT NOT NULL,
+        seed        INTEGER NOT NULL,
+        config      TEXT NOT NULL,              -- JSON of the method's config dataclass
+        status      TEXT NOT NULL CHECK (status IN ('running','finished','failed','cancelled')),
+        metrics     TEXT NOT NULL DEFAULT '{}', -- JSON: scalar results
+        curves      TEXT NOT NULL DEFAULT '{}', -- JSON: name -> list, e.g. accuracy per timestep
+        timings     TEXT NOT NULL DEFAULT '{}', -- JSON: seconds
+        error       TEXT,
+        version     TEXT NOT NULL,
+        host        TEXT NOT NULL,
+        pid         INTEGER NOT NULL,
+        started_at  REAL NOT NULL,
+        finished_at REAL
+    )""",
+     "CREATE INDEX IF NOT EXISTS runs_method_dataset ON runs (method, dataset)"),
+    ("""CREATE TABLE IF NOT EXISTS sweeps (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        method      TEXT NOT NULL,
+        spec        TEXT NOT NULL,              -- JSON: the grid of config fields and the seeds
+        status      TEXT NOT NULL CHECK (status IN ('running','finished','failed','cancelled')),
+        host        TEXT NOT NULL,              -- the client's, which writes every row
+        pid         INTEGER NOT NULL,
+        created_at  REAL NOT NULL
+    )""",
+     "ALTER TABLE runs ADD COLUMN sweep_id INTEGER REFERENCES sweeps(id)",
+     # JSON: torch_threads, device, load_1min at the start (and the worker, for a sweep)
+     "ALTER TABLE runs ADD COLUMN machine TEXT NOT NULL DEFAULT '{}'",
+     "CREATE INDEX IF NOT EXISTS runs_sweep ON runs (sweep_id)"),
+)
 
 
 def default_path() -> Path:
@@ -65,6 +88,19 @@ class Run:
     version: str
     started_at: float
     finished_at: float | None
+    sweep_id: int | None = None
+    machine: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """One stored sweep: a method, its grid and seeds (`spec`), and how it ended."""
+
+    id: int
+    method: str
+    spec: dict[str, Any]
+    status: str
+    created_at: float
 
 
 class ResultsStore:
@@ -74,17 +110,28 @@ class ResultsStore:
         self.path = Path(path) if path is not None else default_path()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self._connect() as db:
-                db.executescript(_SCHEMA)
-                version = db.execute("PRAGMA user_version").fetchone()[0]
-                if version == 0:
-                    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-                elif version != SCHEMA_VERSION:
-                    raise ValueError(f"results database {self.path} has schema version "
-                                     f"{version}; this lab reads version {SCHEMA_VERSION}")
+            self._migrate()
         except (sqlite3.Error, OSError) as err:
             raise ValueError(f"results path {self.path} is not a usable SQLite database: "
                              f"{err}") from err
+
+    def _migrate(self) -> None:
+        db = self._connect()
+        try:
+            db.execute("BEGIN IMMEDIATE")  # one opener migrates; the others then find it done
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                db.execute("ROLLBACK")
+                raise ValueError(f"results database {self.path} has schema version {version}; "
+                                 f"this lab reads versions up to {SCHEMA_VERSION}")
+            for statements in MIGRATIONS[version:]:
+                for sql in statements:
+                    db.execute(sql)
+            if version < SCHEMA_VERSION:
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.execute("COMMIT")
+        finally:
+            db.close()
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
@@ -102,14 +149,27 @@ class ResultsStore:
         finally:
             db.close()
 
+    def _read(self, sql: str, args: list) -> list[sqlite3.Row]:
+        db = self._connect()
+        db.row_factory = sqlite3.Row
+        try:
+            return db.execute(sql, args).fetchall()
+        finally:
+            db.close()
+
     def start(self, method: str, dataset: str, seed: int, config: dict[str, Any],
-              version: str) -> int:
-        """Insert a `running` row for this process and return its id."""
+              version: str, sweep_id: int | None = None,
+              machine: dict[str, Any] | None = None) -> int:
+        """Insert a `running` row for this process and return its id.
+
+        `machine` defaults to this process's: torch threads, the config's device, load now.
+        """
         return self._write(
             "INSERT INTO runs (method, dataset, seed, config, status, version, host, pid,"
-            " started_at) VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)",
+            " started_at, sweep_id, machine) VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
             (method, dataset, seed, json.dumps(config, sort_keys=True), version,
-             socket.gethostname(), os.getpid(), time.time()),
+             socket.gethostname(), os.getpid(), time.time(), sweep_id,
+             json.dumps(machine if machine is not None else _machine(config))),
         )
 
     def finish(self, run_id: int, metrics: dict[str, Any], curves: dict[str, list[float]],
@@ -128,23 +188,36 @@ class ResultsStore:
         self._write("UPDATE runs SET status=?, error=?, finished_at=? WHERE id=?",
                     (status, error, time.time(), run_id))
 
+    def record(self, method: str, dataset: str, seed: int, config: dict[str, Any],
+               version: str, status: str, *, metrics: dict[str, Any] | None = None,
+               curves: dict[str, list[float]] | None = None,
+               timings: dict[str, float] | None = None, error: str | None = None,
+               started_at: float, finished_at: float, sweep_id: int | None = None,
+               machine: dict[str, Any] | None = None) -> int:
+        """Insert a run that has already ended (e.g. computed by a sweep's worker) as one row."""
+        if status not in ("finished", "failed", "cancelled"):
+            raise ValueError(f"status must be 'finished', 'failed' or 'cancelled', got {status!r}")
+        return self._write(
+            "INSERT INTO runs (method, dataset, seed, config, status, metrics, curves, timings,"
+            " error, version, host, pid, started_at, finished_at, sweep_id, machine)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (method, dataset, seed, json.dumps(config, sort_keys=True), status,
+             json.dumps(metrics or {}), json.dumps(curves or {}), json.dumps(timings or {}),
+             error, version, socket.gethostname(), os.getpid(), started_at, finished_at,
+             sweep_id, json.dumps(machine or {})),
+        )
+
     def runs(self, method: str | None = None, dataset: str | None = None,
-             run_id: int | None = None) -> list[Run]:
-        """All runs, newest first, optionally filtered by method, dataset or id."""
+             run_id: int | None = None, status: str | None = None,
+             sweep_id: int | None = None) -> list[Run]:
+        """All runs, newest first, optionally filtered by method, dataset, id, stored status
+        or sweep."""
         sql, args = "SELECT * FROM runs WHERE 1=1", []
-        if run_id is not None:
-            sql, args = sql + " AND id=?", [*args, run_id]
-        if method:
-            sql, args = sql + " AND method=?", [*args, method]
-        if dataset:
-            sql, args = sql + " AND dataset=?", [*args, dataset]
-        db = self._connect()
-        db.row_factory = sqlite3.Row
-        try:
-            rows = db.execute(sql + " ORDER BY id DESC", args).fetchall()
-        finally:
-            db.close()
-        return [_to_run(r) for r in rows]
+        for column, value in (("id", run_id), ("method", method), ("dataset", dataset),
+                              ("status", status), ("sweep_id", sweep_id)):
+            if value is not None and value != "":
+                sql, args = sql + f" AND {column}=?", [*args, value]
+        return [_to_run(r) for r in self._read(sql + " ORDER BY id DESC", args)]
 
     def get(self, run_id: int) -> Run:
         """One run by id; KeyError if there is none."""
@@ -153,15 +226,48 @@ class ResultsStore:
             return found[0]
         raise KeyError(f"no run with id {run_id} in {self.path}")
 
+    def start_sweep(self, method: str, spec: dict[str, Any]) -> int:
+        """Insert a `running` sweep for this process (its client) and return its id."""
+        return self._write(
+            "INSERT INTO sweeps (method, spec, status, host, pid, created_at)"
+            " VALUES (?, ?, 'running', ?, ?, ?)",
+            (method, json.dumps(spec), socket.gethostname(), os.getpid(),
+             time.time()),
+        )
+
+    def end_sweep(self, sweep_id: int, status: str) -> None:
+        """Mark a sweep `finished`, `failed` (some run failed) or `cancelled`."""
+        if status not in ("finished", "failed", "cancelled"):
+            raise ValueError(f"status must be 'finished', 'failed' or 'cancelled', got {status!r}")
+        self._write("UPDATE sweeps SET status=? WHERE id=?", (status, sweep_id))
+
+    def sweeps(self, method: str | None = None) -> list[Sweep]:
+        """All sweeps, newest first; one whose client died reads `interrupted`."""
+        sql, args = "SELECT * FROM sweeps", []
+        if method:
+            sql, args = sql + " WHERE method=?", [method]
+        return [Sweep(r["id"], r["method"], json.loads(r["spec"]), _status(r), r["created_at"])
+                for r in self._read(sql + " ORDER BY id DESC", args)]
+
+
+def _machine(config: dict[str, Any]) -> dict[str, Any]:
+    device = config.get("device", "cpu")
+    return machine_now(str(resolve_device(device)) if device == "auto" else str(device))
+
 
 def _to_run(row: sqlite3.Row) -> Run:
+    return Run(row["id"], row["method"], row["dataset"], row["seed"], json.loads(row["config"]),
+               _status(row), json.loads(row["metrics"]), json.loads(row["curves"]),
+               json.loads(row["timings"]), row["error"], row["version"], row["started_at"],
+               row["finished_at"], row["sweep_id"], json.loads(row["machine"]))
+
+
+def _status(row: sqlite3.Row) -> str:
+    """The stored status, except that a `running` row whose process is gone is `interrupted`."""
     status = row["status"]
     if status == "running" and row["host"] == socket.gethostname() and not _alive(row["pid"]):
-        status = "interrupted"
-    return Run(row["id"], row["method"], row["dataset"], row["seed"], json.loads(row["config"]),
-               status, json.loads(row["metrics"]), json.loads(row["curves"]),
-               json.loads(row["timings"]), row["error"], row["version"], row["started_at"],
-               row["finished_at"])
+        return "interrupted"
+    return status
 
 
 def _alive(pid: int) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import shlex
 from typing import Any
 
 import panel as pn
@@ -111,6 +112,31 @@ def validate(config_cls: type, values: dict[str, Any]) -> tuple[Any | None, dict
     if whole is not None:
         errors.setdefault(field_of(whole, names), whole)  # a check across fields, if any
     return None, errors
+
+
+def command_line(method: str, config_cls: type, values: dict[str, Any]) -> str:
+    """The `python -m lab run` line that builds `values` (e.g. a stored run's config) as a
+    `config_cls` of `method`: every field of the Config that `values` holds, in the Config's
+    order, so the line means the same run even after a default changes.
+
+    A bool is `--flag` / `--no-flag` (the CLI's BooleanOptionalAction); a value starting with
+    '-' is written `--flag=-1` (argparse would read `-1` alone as an option).
+
+    Example:
+        >>> command_line("bptt", bptt.Config, {"timesteps": 4, "lr": 0.001})  # doctest: +SKIP
+        'python -m lab run bptt --timesteps 4 --lr 0.001'
+    """
+    words = ["python", "-m", "lab", "run", method]
+    for spec in field_specs(config_cls):
+        if spec.name not in values:
+            continue
+        flag, value = "--" + spec.name.replace("_", "-"), values[spec.name]
+        if isinstance(value, bool):
+            words.append(flag if value else "--no-" + flag[2:])
+            continue
+        text = repr(value) if isinstance(value, float) else str(value)
+        words += [f"{flag}={text}"] if text.startswith("-") else [flag, text]
+    return shlex.join(words)
 
 
 def tooltip(spec: FieldSpec) -> str:

@@ -4,6 +4,12 @@ Every browser session submits to the same `JobManager`, so two sessions can laun
 both results land in the store. Runs execute one after another, never overlapping: PyTorch's
 random generator is global to the process, so two runs seeding it at once would not be
 reproducible, and on 2 cores two trainings side by side finish no sooner than in a row.
+
+A job belongs to an `owner`: a token the browser keeps (its localStorage), not the session, so a
+reloaded page finds the runs it launched (`JobManager.jobs(owner)`) and can still cancel them.
+A job's live metrics (`history`) are written by the worker and read by the page: both go
+through one lock, and the history is thinned to at most `MAX_HISTORY` points (every other point
+dropped, the first kept) so a long run costs the page a bounded series.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from ..core.results import ResultsStore
 from ..core.training import RunCancelled
 
 log = logging.getLogger(__name__)
+MAX_HISTORY = 512  # points of live metrics kept per job; thinned by half beyond it
 _NUMBER = re.compile(r"([A-Za-z_]\w*)[ =:]+(-?\d*\.\d+(?:[eE][-+]?\d+)?)")
 
 
@@ -42,6 +49,7 @@ class Job:
     method: str
     config: Any
     store: ResultsStore
+    owner: str = ""  # the browser's token (see the module docstring)
     status: str = "queued"  # queued → running → finished | failed | cancelled
     fraction: float = 0.0
     message: str = "waiting for the worker"
@@ -50,7 +58,9 @@ class Job:
     submitted_at: float = field(default_factory=time.time)
     started_at: float | None = None
     finished_at: float | None = None
-    history: list[tuple[float, dict[str, float]]] = field(default_factory=list)
+    _history: list[tuple[float, dict[str, float]]] = field(default_factory=list, repr=False)
+    _thinned: int = 0  # how many times the history was thinned
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
     _done: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -79,13 +89,31 @@ class Job:
         """Block until the job has ended; False on timeout."""
         return self._done.wait(timeout)
 
+    @property
+    def history(self) -> list[tuple[float, dict[str, float]]]:
+        """A copy of the live metrics so far: (fraction done, {name: value}) per report."""
+        with self._lock:
+            return list(self._history)
+
+    def history_after(self, thinned: int, seen: int) -> tuple[int, list]:
+        """`(thinned, points)`: the points after the first `seen` while the history has been
+        thinned `thinned` times, else (it was thinned since) all of them; read under the lock."""
+        with self._lock:
+            if thinned != self._thinned:
+                return self._thinned, list(self._history)
+            return thinned, self._history[seen:]
+
     def _progress(self, fraction: float, message: str) -> None:
         if self._cancel.is_set():
             raise RunCancelled("cancelled from the dashboard")
         self.fraction, self.message = fraction, message
         metrics = live_metrics(message)
         if metrics:
-            self.history.append((fraction, metrics))
+            with self._lock:
+                self._history.append((fraction, metrics))
+                if len(self._history) > MAX_HISTORY:
+                    self._history[1:] = self._history[2::2]
+                    self._thinned += 1
 
 
 class JobManager:
@@ -99,11 +127,11 @@ class JobManager:
         self._lock = threading.Lock()
         self._worker: threading.Thread | None = None
 
-    def submit(self, method: str, config: Any, store: ResultsStore) -> Job:
-        """Queue `config` of `method`; returns at once with the job to watch."""
+    def submit(self, method: str, config: Any, store: ResultsStore, owner: str = "") -> Job:
+        """Queue `config` of `method` for `owner`; returns at once with the job to watch."""
         registry.method(method)  # an unknown name fails here, in the caller's thread
         with self._lock:
-            job = Job(next(self._ids), method, config, store)
+            job = Job(next(self._ids), method, config, store, owner)
             self._jobs.append(job)
             if self._worker is None or not self._worker.is_alive():
                 self._worker = threading.Thread(target=self._serve, name="lab-runs", daemon=True)
@@ -111,9 +139,10 @@ class JobManager:
         self._queue.put(job)
         return job
 
-    def jobs(self) -> list[Job]:
+    def jobs(self, owner: str | None = None) -> list[Job]:
+        """Every job in the order submitted, or only those of `owner`."""
         with self._lock:
-            return list(self._jobs)
+            return [j for j in self._jobs if owner is None or j.owner == owner]
 
     def ahead_of(self, job: Job) -> int:
         """How many active jobs were submitted before `job`."""

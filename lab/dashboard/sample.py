@@ -17,7 +17,8 @@ DATASETS = ("digits", "mnist")
 
 
 def fill(store: ResultsStore, runs: int = 200, seed: int = 0, failed_every: int = 25) -> None:
-    """Add `runs` synthetic runs to `store`: 5 methods × 2 datasets × 4 timesteps × seeds.
+    """Add `runs` synthetic runs to `store`: 5 methods × 2 datasets × 4 timesteps × seeds,
+    each with the names its method stores (streaming: curves per frame step, `snn_ops`).
 
     Every `failed_every`-th run fails with an error message instead of finishing.
     """
@@ -26,7 +27,8 @@ def fill(store: ResultsStore, runs: int = 200, seed: int = 0, failed_every: int 
     for i in range(runs):
         method, dataset, timesteps = next(grid)
         run_seed = i // 40
-        config = {"dataset": dataset, "timesteps": timesteps, "epochs": 3, "seed": run_seed,
+        steps = "n_time_bins" if method == "streaming" else "timesteps"
+        config = {"dataset": dataset, steps: timesteps, "epochs": 3, "seed": run_seed,
                   "device": "auto"}
         run_id = store.start(method, dataset, run_seed, config, __version__)
         if failed_every and i % failed_every == failed_every - 1:
@@ -37,18 +39,28 @@ def fill(store: ResultsStore, runs: int = 200, seed: int = 0, failed_every: int 
         curve = ann - 60.0 * np.exp(-t / (1.0 + timesteps)) + rng.normal(0, 0.5, len(t))
         saved = int(2**20 * timesteps * rng.uniform(0.9, 1.1))
         metrics = {"accuracy": float(curve[-1]), "timesteps": timesteps,
-                   "saved_bytes": saved, "step_peak_bytes": saved + 3 * 2**18,
-                   "macs": 1.3e5, "sops": float(6e4 * rng.uniform(0.8, 1.2)),
-                   "spikes": 1e3, "energy_pj": float(6.6e5 * rng.uniform(0.9, 1.1))}
-        curves = {"accuracy_per_timestep": curve.round(3).tolist(),
-                  "loss_per_epoch": [1.0, 0.6, 0.4]}
-        if method != "bptt":
+                   "saved_bytes": saved, "step_peak_bytes": saved + 3 * 2**18}
+        curves = {"loss_per_epoch": [1.0, 0.6, 0.4]}
+        if method == "streaming":  # what lab.streaming stores: curves per frame step, no per-T
+            ann_macs = [2e4] * len(t)
+            snn_ops = [float(6e3 * rng.uniform(0.8, 1.2)) for _ in t]
+            metrics |= {"ann_accuracy": ann + float(rng.normal(0, 0.2)),
+                        "ann_macs": sum(ann_macs), "snn_ops": sum(snn_ops),
+                        "ops_ratio": sum(snn_ops) / sum(ann_macs)}
+            curves |= {"accuracy_per_step_snn": curve.round(3).tolist(),
+                       "accuracy_per_step_ann": (curve + 1.0).round(3).tolist(),
+                       "ann_macs_per_step": ann_macs, "snn_ops_per_step": snn_ops}
+        else:
+            metrics |= {"macs": 1.3e5, "sops": float(6e4 * rng.uniform(0.8, 1.2)),
+                        "spikes": 1e3, "energy_pj": float(6.6e5 * rng.uniform(0.9, 1.1))}
+            curves["accuracy_per_timestep"] = curve.round(3).tolist()
+        if method not in ("bptt", "streaming"):
             metrics["ann_accuracy"] = ann + float(rng.normal(0, 0.2))
         if method == "conversion":
             metrics["timesteps_within_1pt_of_ann"] = timesteps_within(curve,
                                                                       metrics["ann_accuracy"])
-            steps = [T for T in (1, 2, 4, 8, 16, 32) if T <= len(t)]
-            curves |= {"timesteps_grid": steps, "sops_per_sample": [6e3 * T for T in steps]}
+            grid_t = [T for T in (1, 2, 4, 8, 16, 32) if T <= len(t)]
+            curves |= {"timesteps_grid": grid_t, "sops_per_sample": [6e3 * T for T in grid_t]}
         if method == "noise-single-step":
             metrics["timesteps_within_1pt_of_best"] = timesteps_within(curve, float(curve.max()))
         if method == "ttl-bptt":

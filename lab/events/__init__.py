@@ -1,12 +1,24 @@
-"""Event streams: a DVS emulator, emulated digit datasets, tonic loaders and plots."""
+"""Event streams: a DVS emulator, emulated digit datasets, tonic loaders and plots.
 
-from lab.events.datasets import MovingDigits, NMNISTLike, events_to_frames, to_frames
-from lab.events.dvs import EVENT_DTYPE, DVSParams, emulate, emulate_batch
-from lab.events.loaders import cifar10_dvs, dvs_gesture, nmnist
-from lab.events.plot import event_animation, event_raster
+Names are imported on first use, so a training run that needs only frames does not import
+tonic (the loaders) or plotly (the plots).
+"""
 
-__all__ = [
-    "EVENT_DTYPE", "DVSParams", "MovingDigits", "NMNISTLike", "cifar10_dvs", "dvs_gesture",
-    "emulate", "emulate_batch", "event_animation", "event_raster", "events_to_frames", "nmnist",
-    "to_frames",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_WHERE = {
+    "MovingDigits": "datasets", "NMNISTLike": "datasets", "events_to_frames": "datasets",
+    "to_frames": "datasets", "EVENT_DTYPE": "dvs", "DVSParams": "dvs", "emulate": "dvs",
+    "emulate_batch": "dvs", "cifar10_dvs": "loaders", "dvs_gesture": "loaders",
+    "nmnist": "loaders", "event_animation": "plot", "event_raster": "plot",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"lab.events.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'lab.events' has no attribute {name!r}")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 from ..core import config as cfg
 from ..core import costs, data, measure, training
@@ -35,13 +35,24 @@ from .rollout import (
     train,
     unroll,
 )
-from .snn import READOUTS, SNNRun, fanouts, ops_per_step, outputs, percentile_thresholds, simulate
+from .snn import (
+    READOUTS,
+    SNNRun,
+    StreamingSNN,
+    fanouts,
+    hidden_nodes,
+    ops_per_step,
+    outputs,
+    percentile_thresholds,
+    simulate,
+)
 
 __all__ = [
-    "READOUTS", "ROLLOUTS", "Config", "Edge", "Graph", "Outcome", "SNNRun", "accuracy_per_step",
-    "anytime_loss", "chance_level", "delays", "experiment", "fanouts", "first_better_than_chance",
-    "first_step", "forward", "load_frames", "make_graph", "ops_per_step", "outputs", "path_delays",
-    "percentile_thresholds", "run", "running_mean", "seen_frames", "simulate", "train", "unroll",
+    "READOUTS", "ROLLOUTS", "Config", "Edge", "Graph", "Outcome", "SNNRun", "StreamingSNN",
+    "accuracy_per_step", "anytime_loss", "chance_level", "delays", "experiment", "fanouts",
+    "first_better_than_chance", "first_step", "forward", "load_frames", "make_graph", "networks",
+    "ops_per_step", "outputs", "path_delays", "percentile_thresholds", "run", "running_mean",
+    "seen_frames", "simulate", "train", "unroll",
 ]
 
 DATASETS = data.names("events")
@@ -95,6 +106,7 @@ class Config:
     batch_size: int = cfg.batch_size_setting(64)
     lr: float = cfg.lr_setting(4e-3)
     seed: int = cfg.seed_setting()
+    data_seed: int = cfg.data_seed_setting()
     device: str = cfg.device_setting()
 
     def __post_init__(self) -> None:
@@ -129,6 +141,16 @@ class Outcome:
         return first_better_than_chance(curve, self.labels)
 
 
+def networks(config: Config, input_shape: tuple[int, ...], num_classes: int
+             ) -> dict[str, nn.Module]:
+    """The untrained networks `run` returns under "models" (`lab.weights` loads into them):
+    the graph (the ANN) and its SNN, whose θ are placeholders until its weights are loaded."""
+    graph = make_graph(input_shape, num_classes, config.skips)
+    snn = StreamingSNN(graph, dict.fromkeys(hidden_nodes(graph), 1.0), config.steps_per_frame,
+                       config.v_init, config.v_min)
+    return {"ann": graph, "snn": snn}
+
+
 def experiment(config: Config, progress: training.Progress | None = None) -> Outcome:
     """Train the ANN in its rollout, convert it to the delay-matched SNN, measure both."""
     device = cfg.resolve_device(config.device)
@@ -160,7 +182,10 @@ def experiment(config: Config, progress: training.Progress | None = None) -> Out
 
 
 def run(config: Config, progress: training.Progress | None = None) -> dict:
-    """Train, convert and measure; metrics, the anytime curves (per frame step) and timings."""
+    """Train, convert and measure; metrics, the anytime curves (per frame step) and timings.
+
+    `models` holds the trained graph and its SNN, `architecture` what rebuilds them.
+    """
     out = experiment(config, progress)
     chance, bar = chance_level(out.labels)
     split, _ = load_frames(config.dataset, config.n_time_bins, config.downsample)
@@ -188,4 +213,9 @@ def run(config: Config, progress: training.Progress | None = None) -> dict:
               "loss_per_epoch": out.loss_per_epoch,
               "threshold_per_layer": list(out.thresholds.values()),
               "spikes_per_sample_per_layer": list(out.spikes_per_sample.values())}
-    return {"metrics": metrics, "curves": curves, "timings": out.timings}
+    snn = StreamingSNN(out.graph, out.thresholds, config.steps_per_frame, config.v_init,
+                       config.v_min)
+    return {"metrics": metrics, "curves": curves, "timings": out.timings,
+            "models": {"ann": out.graph, "snn": snn},
+            "architecture": {"input_shape": out.graph.input_shape,
+                             "num_classes": split.num_classes}}

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from ..core import config as cfg
-from ..core import data, neurons, operations
+from ..core import data, models, neurons, operations
 from ..core.neurons import NeuronParams, initial_state
 from .anytime import running_mean
 from .graph import Graph
@@ -43,7 +43,7 @@ def percentile_thresholds(graph: Graph, x: Tensor, rollout: str, percentile: flo
     positive: dict[str, list[Tensor]] = {n: [] for n in hidden}
     graph.eval()
     for xb, _ in data.batches(x, torch.zeros(len(x)), batch_size):
-        states = unroll(graph, xb.transpose(0, 1).to(_device(graph)), rollout)
+        states = unroll(graph, xb.transpose(0, 1).to(models.device_of(graph)), rollout)
         for n in hidden:
             positive[n].append(states[n][states[n] > 0].cpu())
     values = {n: torch.cat(p).numpy() for n, p in positive.items()}
@@ -108,6 +108,32 @@ def simulate(graph: Graph, frames: Tensor, thresholds: dict[str, float], steps_p
     return SNNRun(torch.stack(currents), sops, spikes, k_steps)
 
 
+class StreamingSNN(nn.Module):
+    """A trained graph as its converted SNN, ready to run: `forward(frames)` → output currents.
+
+    θ per hidden node is a float64 buffer (in `hidden_nodes` order), saved with the weights;
+    K = `steps_per_frame`, `v_init` and `v_min` are as in `simulate`.
+    """
+
+    def __init__(self, graph: Graph, thresholds: dict[str, float], steps_per_frame: int,
+                 v_init: float = 0.5, v_min: float = 0.0) -> None:
+        super().__init__()
+        self.graph, self.nodes = graph, hidden_nodes(graph)
+        self.register_buffer("thresholds", torch.tensor(  # float64: the run's θ exactly
+            [float(thresholds[n]) for n in self.nodes], dtype=torch.float64))
+        self.steps_per_frame, self.v_init, self.v_min = steps_per_frame, v_init, v_min
+
+    def run(self, frames: Tensor) -> SNNRun:
+        """`simulate` over frames `[T, B, P, H, W]`."""
+        return simulate(self.graph, frames, dict(zip(self.nodes, self.thresholds.tolist(),
+                                                     strict=True)),
+                        self.steps_per_frame, self.v_init, self.v_min)
+
+    def forward(self, frames: Tensor) -> Tensor:
+        """Frames `[T, B, P, H, W]` → output currents `[T·K, B, C]`."""
+        return self.run(frames).currents
+
+
 def outputs(run: SNNRun, start: int, readout: str = "running") -> Tensor:
     """The SNN's answer at every frame step `[T, B, C]`, from one simulation.
 
@@ -127,7 +153,7 @@ def fanouts(graph: Graph) -> dict[str, Tensor]:
     of unit i costs fan-out(i) synaptic operations (`lab.core.operations.fanout`).
     """
     return {e.name: operations.fanout(_path(graph.layers[e.name]), graph.shapes[e.src]).to(
-        _device(graph)) for e in graph.edges}
+        models.device_of(graph)) for e in graph.edges}
 
 
 def _path(layer: nn.Module) -> list[nn.Module]:
@@ -146,7 +172,3 @@ def ops_per_step(graph: Graph, run: SNNRun, batch: int) -> tuple[list[float], li
     input_macs = sum(macs[e.name] for e in graph.outgoing(graph.input))
     sops = run.sops.unflatten(0, (-1, run.steps_per_frame)).sum(1) / batch
     return [sum(macs.values())] * len(sops), (input_macs + sops).tolist()
-
-
-def _device(module: nn.Module) -> torch.device:
-    return next(module.parameters()).device

@@ -6,7 +6,7 @@ Views build their widgets once and update them in place, so a store of hundreds 
 one query, not hundreds of redraws. One module per view; `style` holds the look they share.
 """
 
-from .app import SpikeLab, template
+from .app import SpikeLab, error_panel, page, template
 from .compare import CompareView
 from .launch import DEMO_METHOD, JobCard, LaunchView, demo_method
 from .runs import RunsView
@@ -14,5 +14,5 @@ from .style import ACCENT, EXTENSIONS, extension
 
 __all__ = [
     "ACCENT", "DEMO_METHOD", "EXTENSIONS", "CompareView", "JobCard", "LaunchView", "RunsView",
-    "SpikeLab", "demo_method", "extension", "template",
+    "SpikeLab", "demo_method", "error_panel", "extension", "page", "template",
 ]

@@ -1,20 +1,30 @@
-"""`SpikeLab`: the tabs Compare / Launch / Runs over one store and the shared job queue."""
+"""`SpikeLab`: the tabs Compare / Launch / Runs over one store and the shared job queue, and
+`page`, what `panel serve` shows: the app, or why the results file cannot be used."""
 
 from __future__ import annotations
 
 import functools
+import logging
+import os
 import sqlite3
 import time
+import uuid
+from pathlib import Path
 from typing import Any
 
 import panel as pn
 
-from ...core.results import ResultsStore
+from ...core.results import ResultsStore, Run, default_path
+from ..hidden import HiddenRuns
 from ..jobs import Job, JobManager, default_manager
 from .compare import CompareView
 from .launch import LaunchView, demo_method
+from .owner import BrowserToken
 from .runs import RunsView
 from .style import ACCENT
+
+log = logging.getLogger(__name__)
+STORE_ERRORS = (sqlite3.Error, OSError, ValueError)  # what an unusable results file raises
 
 
 def template(main: list, title: str = "Spike Lab") -> pn.template.BaseTemplate:
@@ -24,14 +34,38 @@ def template(main: list, title: str = "Spike Lab") -> pn.template.BaseTemplate:
                                          busy_indicator=None)  # the 0.5 s poll kept it busy
 
 
-def _fingerprint(store: ResultsStore) -> tuple:
-    """Changes whenever a run is added or ends, for one cheap query instead of a full read."""
+def page(results: str | os.PathLike | None = None, poll: bool = True) -> pn.template.BaseTemplate:
+    """The app over `results` (default `$LAB_RESULTS`, else `results/lab.sqlite`), polling while
+    the browser session lives; or, when that file cannot be used (not SQLite, unreadable, a
+    newer schema), a page saying so instead of a blank one with the error in the server log."""
+    path = Path(results) if results is not None else default_path()
+    try:
+        app = SpikeLab(ResultsStore(path))
+    except STORE_ERRORS as err:
+        log.error("results file %s cannot be used: %s", path, err)
+        return template([error_panel(path, err)], title="Spike Lab: no results file")
+    if poll:
+        app.start_polling()
+    return app.template()
+
+
+def error_panel(path: Path, err: Exception) -> pn.pane.Alert:
+    """Why the results file cannot be used, and what to do about it."""
+    return pn.pane.Alert(
+        f"### The results file cannot be used\n\n`{path}`\n\n**{type(err).__name__}:** {err}"
+        "\n\nPoint `LAB_RESULTS` at a SQLite results file of the lab (or unset it to use "
+        "`results/lab.sqlite`) and restart the dashboard; a missing file is created. "
+        "`python -m lab results --results FILE` reads the same file from a terminal.",
+        alert_type="danger", css_classes=["results-error"], sizing_mode="stretch_width")
+
+
+def _fingerprint(store: ResultsStore, hidden: HiddenRuns) -> tuple:
+    """Changes whenever a run is added or ends, or one is hidden or restored: one cheap query
+    instead of a full read. Raises what an unusable file raises (`STORE_ERRORS`)."""
     db = sqlite3.connect(store.path, timeout=5.0)
     try:
-        return db.execute("SELECT count(*), max(id), sum(finished_at), sum(status='running')"
-                          " FROM runs").fetchone()
-    except sqlite3.Error:
-        return ()
+        return (*db.execute("SELECT count(*), max(id), sum(finished_at), sum(status='running')"
+                            " FROM runs").fetchone(), hidden.stamp())
     finally:
         db.close()
 
@@ -48,29 +82,47 @@ class SpikeLab(pn.viewable.Viewer):
         super().__init__(**params)
         self.store = store or ResultsStore()
         self.jobs = jobs or default_manager()
-        self.compare = CompareView(self.store)
+        self.hidden = HiddenRuns(self.store.path)
+        self.owner = uuid.uuid4().hex  # this session's, until the browser's token arrives
+        self.compare = CompareView(self.store, self.hidden)
         self._slots = {1: pn.Column(sizing_mode="stretch_width"),
                        2: pn.Column(sizing_mode="stretch_width")}
         self.tabs = pn.Tabs(("Compare", self.compare), ("Launch", self._slots[1]),
                             ("Runs", self._slots[2]), dynamic=True, sizing_mode="stretch_width")
         self.tabs.param.watch(lambda e: self._open(e.new), "active")
         self.compare.param.watch(lambda _: self.demo(), "demo")
-        self._fingerprint = _fingerprint(self.store)
+        self.browser = BrowserToken()
+        self.browser.param.watch(lambda e: self.adopt(e.new), "token")
+        self._banner = pn.pane.Alert("", alert_type="danger", visible=False,
+                                     css_classes=["store-error"], sizing_mode="stretch_width")
+        self._fingerprint = _fingerprint(self.store, self.hidden)
         self._last_check = time.monotonic()
 
     @functools.cached_property
     def launch(self) -> LaunchView:
-        view = LaunchView(self.store, self.jobs)
+        view = LaunchView(self.store, self.jobs, owner=self.owner)
         view.param.watch(lambda e: self.show(e.new), "show_run")
         return view
 
     @functools.cached_property
     def runs(self) -> RunsView:
-        return RunsView(self.store)
+        view = RunsView(self.store, self.hidden)
+        view.param.watch(lambda _: self.relaunch(view.selected, now=True), "rerun")
+        view.param.watch(lambda _: self.relaunch(view.selected, now=False), "edit")
+        view.param.watch(lambda _: self.compare.refresh(), "changed")
+        return view
 
     def _open(self, tab: int) -> None:
         if tab in self._slots and not self._slots[tab].objects:
             self._slots[tab].objects = [self.launch if tab == 1 else self.runs]
+
+    def adopt(self, token: str) -> None:
+        """Take the browser's token as the owner of the runs launched here, and show its runs
+        launched before a reload."""
+        if token:
+            self.owner = token
+            if "launch" in self.__dict__:
+                self.launch.owner = token
 
     def demo(self) -> Job | None:
         """Launch the demo (the default Config of bptt, else the first method) in Launch."""
@@ -79,24 +131,44 @@ class SpikeLab(pn.viewable.Viewer):
         self.tabs.active = 1
         return self.launch.launch()
 
+    def relaunch(self, run: Run | None, now: bool) -> Job | None:
+        """Fill Launch with `run`'s method and configuration, and launch it if `now`."""
+        if run is None:
+            return None
+        self.launch.load(run)
+        self.tabs.active = 1
+        return self.launch.launch() if now else None
+
     def show(self, run_id: int | None) -> None:
         if run_id is not None:
             self.compare.include(run_id)
             self.tabs.active = 0
 
     def poll(self, check_store_every: float = 2.0) -> None:
-        """Update running jobs; re-read the store when a run ends here or elsewhere (CLI)."""
+        """Update running jobs; re-read the store when a run ends here or elsewhere (CLI). A
+        results file that became unusable shows a banner (and the last good tables) instead of
+        failing every poll."""
         ended = self.launch.poll() if "launch" in self.__dict__ else []
         now = time.monotonic()
         changed = False
-        if ended or now - self._last_check >= check_store_every:
-            self._last_check = now
-            fingerprint = _fingerprint(self.store)
-            changed, self._fingerprint = fingerprint != self._fingerprint, fingerprint
-        if changed:
-            self.compare.refresh()
-            if "runs" in self.__dict__:
-                self.runs.refresh()
+        try:
+            if ended or now - self._last_check >= check_store_every:
+                self._last_check = now
+                fingerprint = _fingerprint(self.store, self.hidden)
+                changed, self._fingerprint = fingerprint != self._fingerprint, fingerprint
+            if changed:
+                self.compare.refresh()
+                if "runs" in self.__dict__:
+                    self.runs.refresh()
+        except STORE_ERRORS as err:
+            if not self._banner.visible:
+                log.error("results file %s cannot be read: %s", self.store.path, err)
+            self._banner.object = (f"**The results file cannot be read:** `{self.store.path}`"
+                                   f" ({type(err).__name__}: {err}). Tables show what was "
+                                   "last read; this clears once the file reads again.")
+            self._banner.visible = True
+        else:
+            self._banner.visible = False
         for job in ended:
             if job.status == "finished":
                 self.compare.include(job.run_id)
@@ -108,10 +180,10 @@ class SpikeLab(pn.viewable.Viewer):
         pn.state.on_session_destroyed(lambda _: callback.stop())
 
     def template(self) -> pn.template.BaseTemplate:
-        return template([self.tabs])
+        return template([self._banner, self.tabs, self.browser])
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return self.tabs
+        return pn.Column(self._banner, self.tabs, self.browser, sizing_mode="stretch_width")
 
 
 def _notify(job: Job) -> None:

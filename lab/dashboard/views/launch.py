@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import uuid
 from typing import Any
 
 import panel as pn
 import param
 
 from ... import registry
-from ...core.results import ResultsStore
+from ...core.results import ResultsStore, Run
 from ..forms import ConfigForm
 from ..jobs import Job, JobManager
 from .style import ACCENT, badge, heading, summary_line
@@ -43,7 +44,8 @@ class JobCard(pn.viewable.Viewer):
                                        width=150, visible=False,
                                        on_click=lambda _: self.param.trigger("show"))
         self._error = pn.pane.Alert("", alert_type="danger", visible=False, margin=(5, 10))
-        self._seen = 0
+        self._seen, self._thinned = 0, 0  # history points sent, and how often it was thinned
+        self._first: dict[str, float] = {}  # each live metric's first value
         self.shown_active = True  # whether the job was active when last drawn
         self.update()
         self.shown_active = True  # so the first poll reports a job that ended before it
@@ -86,24 +88,35 @@ class JobCard(pn.viewable.Viewer):
         return text
 
     def _update_trends(self) -> None:
-        history = self.job.history
-        if len(history) == self._seen:
+        """Send the live metrics reported since the last update (all of them once after the
+        job thinned its history): a growing run costs each poll only its new points."""
+        thinned, points = self.job.history_after(self._thinned, self._seen)
+        whole = thinned != self._thinned
+        if not points and not whole:
             return
-        self._seen = len(history)
-        names = list(dict.fromkeys(k for _, m in history for k in m))
-        data = {n: {"x": [round(100 * f, 1) for f, m in history if n in m],
-                    "y": [m[n] for _, m in history if n in m]} for n in names}
+        self._thinned = thinned
+        self._seen = len(points) if whole else self._seen + len(points)
+        series: dict[str, dict[str, list[float]]] = {}
+        for fraction, metrics in points:
+            for name, value in metrics.items():
+                xy = series.setdefault(name, {"x": [], "y": []})
+                xy["x"].append(round(100 * fraction, 1))
+                xy["y"].append(value)
         trends = {t.label: t for t in self._trends}
-        for n in names:
-            y = data[n]["y"]  # the small print under the value: the change since the first log
-            change = {"value": y[-1], "value_change": (y[-1] - y[0]) / abs(y[0]) if y[0] else 0.0}
-            if n in trends:
-                trends[n].param.update(data=data[n], **change)
-            else:
+        for name, xy in series.items():
+            first = self._first.setdefault(name, xy["y"][0])
+            last = xy["y"][-1]  # the small print under the value: the change since the first log
+            change = {"value": last, "value_change": (last - first) / abs(first) if first else 0.0}
+            if name not in trends:
                 self._trends.append(pn.indicators.Trend(
-                    label=n, data=data[n], **change, plot_type="line",
+                    label=name, data=xy, **change, plot_type="line",
                     height=110, width=240, plot_color=ACCENT, margin=(0, 10),
                     pos_color="#666", neg_color="#666"))
+            elif whole:
+                trends[name].param.update(data=xy, **change)
+            else:
+                trends[name].stream(xy)
+                trends[name].param.update(**change)
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(self._title, self._bar, self._status, self._trends, self._error,
@@ -124,19 +137,28 @@ def _changes(config: Any) -> str:
 
 
 class LaunchView(pn.viewable.Viewer):
-    """Pick a method, fill its Config (checked as you type), launch it in the background."""
+    """Pick a method, fill its Config (checked as you type), launch it in the background.
+
+    The cards are the jobs of `owner`, the browser's token: a reloaded page shows the runs it
+    launched, still running or ended, each with its Cancel while it runs.
+    """
 
     method = param.Selector(default=None, objects=[], doc="registry name of the method")
     show_run = param.Integer(default=None, allow_None=True, doc="run to show in Compare")
+    owner = param.String(default="", doc="whose jobs the cards show: the browser's token; "
+                         "a token of this view's own until the browser's arrives")
 
     def __init__(self, store: ResultsStore, jobs: JobManager, **params: Any) -> None:
         self.param.method.objects = list(registry.METHODS)
         params.setdefault("method", demo_method())
+        params["owner"] = params.get("owner") or uuid.uuid4().hex
         super().__init__(**params)
         self.store, self.jobs = store, jobs
         self.forms: dict[str, ConfigForm] = {}
         self.cards: list[JobCard] = []
         self._about = pn.pane.Markdown("", margin=(0, 10), styles={"color": "#444"})
+        self._loaded = pn.pane.Markdown("", margin=(0, 10), visible=False,
+                                        styles={"color": "#444"})
         self._form_slot = pn.Column(sizing_mode="stretch_width")
         self._launch = pn.widgets.Button(label="▶ Launch run", color="primary", width=160,
                                          on_click=lambda _: self.launch())
@@ -148,6 +170,7 @@ class LaunchView(pn.viewable.Viewer):
                                       "The page stays usable while they run; finished runs "
                                       "appear in **Compare**.", styles={"color": "#555"})
         self._on_method()
+        self._adopt()
 
     @property
     def form(self) -> ConfigForm:
@@ -160,6 +183,7 @@ class LaunchView(pn.viewable.Viewer):
 
     @param.depends("method", watch=True)
     def _on_method(self) -> None:
+        self._loaded.visible = False
         try:
             module = registry.method(self.method)
         except Exception:  # noqa: BLE001  (shown instead of the form)
@@ -172,33 +196,69 @@ class LaunchView(pn.viewable.Viewer):
         self._form_slot.objects = [self.form]
         self._launch.disabled = self.form.config is None
 
+    @param.depends("owner", watch=True)
+    def _adopt(self) -> None:
+        """Make this view's jobs the owner's, and show a card for every job of the owner."""
+        for card in self.cards:  # launched before the browser's token arrived
+            card.job.owner = self.owner
+        carded = {card.job.id for card in self.cards}
+        for job in self.jobs.jobs(self.owner):
+            if job.id not in carded:
+                card = self._add_card(job)
+                card.shown_active = job.active  # an ended one was reported before the reload
+        self._order_cards()
+
+    def load(self, run: Run) -> list[str]:
+        """Fill the form with `run`'s method and configuration; returns the stored fields the
+        Config no longer has (left out)."""
+        self.method = run.method
+        self.form.reset()
+        known = {k: v for k, v in run.config.items() if k in self.form.widgets}
+        self.form.set(**known)
+        dropped = [k for k in run.config if k not in known]
+        self._loaded.object = (f"Filled from run #{run.id}"
+                               + (f"; left out (no longer in the Config): {', '.join(dropped)}"
+                                  if dropped else "") + ".")
+        self._loaded.visible = True
+        return dropped
+
     def launch(self, **values: Any) -> Job | None:
         """Submit the form's config (after setting `values`); None if it is invalid."""
         self.form.set(**values)
         config = self.form.validate()
         if config is None:
             return None
-        job = self.jobs.submit(self.method, config, self.store)
+        job = self.jobs.submit(self.method, config, self.store, self.owner)
+        self._add_card(job)
+        self._order_cards()
+        return job
+
+    def _add_card(self, job: Job) -> JobCard:
         card = JobCard(job, self.jobs)
         card.param.watch(lambda _: setattr(self, "show_run", job.run_id), "show")
-        self.cards.insert(0, card)
-        self._cards.insert(0, card)
-        self._none.visible = False
-        return job
+        self.cards.append(card)
+        return card
+
+    def _order_cards(self) -> None:
+        """Newest first."""
+        drawn = [c.job.id for c in self.cards]
+        self.cards.sort(key=lambda card: -card.job.id)
+        if len(self._cards.objects) != len(self.cards) or drawn != [c.job.id for c in self.cards]:
+            self._cards.objects = list(self.cards)
+        self._none.visible = not self.cards
 
     def poll(self) -> list[Job]:
         """Refresh the cards of active jobs; returns the jobs that ended since the last poll."""
         ended = [card.job for card in self.cards if card.shown_active and card.update()]
-        others = sum(1 for j in self.jobs.jobs() if j.active) - sum(
-            1 for c in self.cards if c.job.active)
-        self._queue.object = (f"{others} run{'s' * (others != 1)} from other sessions "
+        others = sum(1 for j in self.jobs.jobs() if j.active and j.owner != self.owner)
+        self._queue.object = (f"{others} run{'s' * (others != 1)} from other browsers "
                               "queued or running." if others else "")
         return ended
 
     def __panel__(self) -> pn.viewable.Viewable:
         form = pn.Column(
             pn.widgets.Select.from_param(self.param.method, width=260),
-            self._about, self._form_slot, pn.Row(self._launch, self._reset),
+            self._about, self._loaded, self._form_slot, pn.Row(self._launch, self._reset),
             sizing_mode="stretch_width",
         )
         runs = pn.Column(heading("Your runs"), self._queue,

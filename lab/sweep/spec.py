@@ -1,0 +1,136 @@
+"""What a sweep runs: a method, a grid of its config fields, and model seeds 0..N−1.
+
+A grid value is parsed with its field's declared type (`lab.core.config.specs`), and every
+`Config` of the grid is built — so validated — before anything starts: a bad field or value
+stops the sweep with one `ConfigError` line. The same sweep is written on the command line,
+
+    --grid variant=qcfs,residual-noise --grid epochs=3 --seeds 5
+
+or as a TOML file given to `--spec`:
+
+    method = "conversion"
+    seeds = 5
+    [grid]
+    variant = ["qcfs", "residual-noise"]
+    epochs = 3
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import registry
+from ..core import config as cfg
+from ..core.config import ConfigError
+
+MAX_SEEDS = 1000
+_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+
+
+@dataclass(frozen=True)
+class Spec:
+    """Every combination of `grid`'s values for `method`, each run with seeds 0..seeds−1."""
+
+    method: str
+    grid: Mapping[str, tuple[Any, ...]]
+    seeds: int
+
+    def points(self) -> list[dict[str, Any]]:
+        """The grid's combinations, the first field varying slowest."""
+        names = list(self.grid)
+        return [dict(zip(names, values, strict=True))
+                for values in itertools.product(*self.grid.values())]
+
+    def configs(self) -> list[Any]:
+        """One validated `Config` per point and seed, seeds innermost."""
+        config_cls = registry.method(self.method).Config
+        return [config_cls(**point, seed=seed) for point in self.points()
+                for seed in range(self.seeds)]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The spec as stored with the sweep: method, grid (field → list), seeds."""
+        return {"method": self.method, "grid": {k: list(v) for k, v in self.grid.items()},
+                "seeds": self.seeds}
+
+
+def make(method: str, grid: Mapping[str, Any], seeds: int) -> Spec:
+    """A checked `Spec`: known method and fields, values of each field's type, every Config
+    valid, 1 ≤ seeds ≤ MAX_SEEDS. Raises ConfigError naming the first problem."""
+    config_cls = registry.method(method).Config
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or not 1 <= seeds <= MAX_SEEDS:
+        raise ConfigError(f"seeds must be an integer in [1, {MAX_SEEDS}] (model seeds 0..N−1), "
+                          f"got {seeds!r}")
+    parsed = {}
+    for name, values in grid.items():
+        if name == "seed":
+            raise ConfigError("seed is not a grid field: --seeds N runs model seeds 0..N−1")
+        field = cfg.spec(config_cls, name)
+        values = values if isinstance(values, list | tuple) else [values]
+        if not values:
+            raise ConfigError(f"{name} needs at least one value in the grid")
+        parsed[name] = tuple(dict.fromkeys(_typed(field, v) for v in values))  # once each
+    spec = Spec(method, parsed, seeds)
+    spec.configs()  # every Config validates itself: the first bad value raises here
+    return spec
+
+
+def parse_grid(items: Sequence[str]) -> dict[str, list[str]]:
+    """`["epochs=1,2", "variant=qcfs"]` → `{"epochs": ["1", "2"], "variant": ["qcfs"]}`."""
+    grid: dict[str, list[str]] = {}
+    for item in items:
+        name, sep, values = item.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or not name or not values.strip():
+            raise ConfigError(f"--grid takes FIELD=V1,V2,..., got {item!r}")
+        if name in grid:
+            raise ConfigError(f"{name} is given twice in --grid; list its values once: "
+                              f"{name}=V1,V2")
+        grid[name] = [v.strip() for v in values.split(",")]
+    return grid
+
+
+def load(path: str | Path) -> dict[str, Any]:
+    """The `method`, `grid` and `seeds` of a TOML spec file (each optional), unchecked."""
+    try:
+        with open(path, "rb") as file:
+            content = tomllib.load(file)
+    except OSError as err:
+        raise ConfigError(f"spec file {path} cannot be read: {err.strerror}") from err
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"spec file {path} is not valid TOML: {err}") from err
+    unknown = sorted(set(content) - {"method", "grid", "seeds"})
+    if unknown:
+        raise ConfigError(f"spec file {path} may set method, grid and seeds, got {unknown[0]!r}")
+    if not isinstance(content.get("grid", {}), dict):
+        raise ConfigError(f"spec file {path}: grid must be a table, [grid] with FIELD = [values]")
+    return content
+
+
+def key(config: Mapping[str, Any]) -> str:
+    """A run's identity in the store: its config (seed included) as sorted JSON."""
+    return json.dumps(dict(config), sort_keys=True)
+
+
+def _typed(field: cfg.FieldSpec, value: Any) -> Any:
+    """`value` (a command-line string or a TOML value) as `field`'s declared type."""
+    if not isinstance(value, str | int | float | bool):
+        raise ConfigError(f"{field.name} must be {field.valid()}, got {value!r}")
+    if isinstance(value, str) and field.kind is not str:
+        text = value.strip().lower()
+        try:
+            if field.kind is bool:
+                if text not in _TRUE + _FALSE:
+                    raise ValueError(text)
+                return text in _TRUE
+            return field.kind(text)
+        except ValueError:
+            raise ConfigError(f"{field.name} must be {field.valid()}, got {value!r}") from None
+    if field.kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value

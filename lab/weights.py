@@ -1,0 +1,131 @@
+"""A run's trained networks, kept next to the results store, and rebuilt from them.
+
+    <folder of the results file>/weights/run-<id>/<network>.safetensors   the tensors
+    <folder of the results file>/weights/run-<id>/model.json              how to rebuild them
+
+safetensors holds tensors only, so loading a file cannot execute code. `model.json` names the
+method, its config, and the input shape (one sample at one step) and class count;
+`load_model` asks the method's module for its untrained networks,
+`networks(config, input_shape, num_classes)`, and loads the tensors into them strictly. The
+run's row links to its folder through its id (`folder`); the store's schema is unchanged.
+Networks by name: `snn` (every method: the spiking network to simulate), `ann` (conversion and
+streaming), `single_step` (noise training's T = 1 network). What is not a tensor comes from the
+config, not the run: the residual-noise σ a conversion ANN last trained with (training only; the
+run's curves hold it) is not kept.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from . import __version__
+from .core import config as cfg
+from .core.results import ResultsStore
+
+MANIFEST = "model.json"
+
+
+class WeightsError(ValueError):
+    """A run's weights are missing, corrupt or do not fit its network; the message names it."""
+
+
+def folder(store_path: str | os.PathLike, run_id: int) -> Path:
+    """Where the weights of run `run_id` of the store at `store_path` live."""
+    return Path(store_path).parent / "weights" / f"run-{run_id}"
+
+
+def save(store_path: str | os.PathLike, run_id: int, method: str, config: Any,
+         networks: dict[str, nn.Module], architecture: dict[str, Any]) -> Path:
+    """Write `networks` (name → module) of a run and the manifest; returns the folder.
+
+    `architecture` holds `input_shape` and `num_classes`. The folder appears whole or not at
+    all: it is written under another name and renamed.
+    """
+    target = folder(store_path, run_id)
+    partial = target.with_name(f"{target.name}.partial-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    for name, module in networks.items():
+        tensors = {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}
+        save_file(tensors, partial / f"{name}.safetensors",
+                  metadata={"run": str(run_id), "method": method, "network": name})
+    manifest = {"run": run_id, "method": method, "config": cfg.as_dict(config),
+                "architecture": {"input_shape": [int(n) for n in architecture["input_shape"]],
+                                 "num_classes": int(architecture["num_classes"])},
+                "networks": sorted(networks), "version": __version__}
+    (partial / MANIFEST).write_text(json.dumps(manifest, indent=1))
+    if target.exists():
+        shutil.rmtree(target)
+    os.replace(partial, target)
+    return target
+
+
+def manifest(run_id: int, store: ResultsStore | str | os.PathLike | None = None
+             ) -> dict[str, Any]:
+    """The manifest of run `run_id`; WeightsError naming the run if it has none."""
+    store = store if isinstance(store, ResultsStore) else ResultsStore(store)
+    try:
+        run = store.get(run_id)
+    except KeyError:
+        raise WeightsError(f"run {run_id} is not in {store.path}") from None
+    path = folder(store.path, run_id) / MANIFEST
+    if not path.exists():
+        raise WeightsError(f"run {run_id} ({run.method}, {run.status}) has no saved weights: "
+                           f"{path} is missing")
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise WeightsError(f"run {run_id}: {path} is unreadable: {err}") from err
+
+
+def load_model(run_id: int, store: ResultsStore | str | os.PathLike | None = None,
+               network: str = "snn") -> nn.Module:
+    """Run `run_id`'s trained `network`, rebuilt and in eval mode, ready to simulate.
+
+    `store`: a ResultsStore or its path (default: the lab's store). WeightsError, naming the
+    run, when the run, its manifest or its weights file is missing, corrupt or does not fit.
+    """
+    from . import registry
+
+    store = store if isinstance(store, ResultsStore) else ResultsStore(store)
+    info = manifest(run_id, store)
+    if network not in info["networks"]:
+        raise WeightsError(f"run {run_id} kept no network {network!r}; it kept "
+                           f"{', '.join(info['networks'])}")
+    module = registry.method(info["method"])
+    arch = info["architecture"]
+    with torch.random.fork_rng(devices=[]):  # building draws initial weights: not the caller's
+        net = module.networks(_config(module.Config, info["config"]),
+                              tuple(arch["input_shape"]), arch["num_classes"])[network]
+    path = folder(store.path, run_id) / f"{network}.safetensors"
+    if not path.exists():
+        raise WeightsError(f"run {run_id}: weights file {path} is missing")
+    try:
+        tensors = load_file(path)
+    except Exception as err:  # safetensors raises its own error type for a bad header
+        raise WeightsError(f"run {run_id}: weights file {path} is corrupt: {err}") from err
+    try:
+        net.load_state_dict(tensors, strict=True)
+    except RuntimeError as err:
+        reason = str(err).splitlines()[0]
+        raise WeightsError(f"run {run_id}: weights file {path} does not fit the network its "
+                           f"config builds: {reason}") from err
+    return net.eval()
+
+
+def _config(config_cls: type, values: dict[str, Any]) -> Any:
+    """The method's Config from stored values, on the CPU; fields added since take defaults."""
+    known = {f.name for f in dataclasses.fields(config_cls)}
+    values = {k: v for k, v in values.items() if k in known}
+    if "device" in known:
+        values["device"] = "cpu"
+    return config_cls(**values)

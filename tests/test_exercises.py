@@ -1,0 +1,291 @@
+"""The exercise checks (right answers pass, classic mistakes get their hint, stubs read "not
+solved yet") and the student versions nbgrader makes of the course notebooks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+import torch
+
+from lab import exercises as ex
+from lab.core.neurons import NeuronParams
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+WITH_EXERCISES = [p for p in sorted(NOTEBOOKS.glob("*.ipynb")) if ex.has_exercises(p)]
+
+
+def todo(*args):
+    raise NotImplementedError()
+
+
+# --- Feedback --------------------------------------------------------------------------------
+
+def test_feedback_reads_as_its_message_and_is_true_only_when_solved():
+    assert repr(ex.Feedback("solved", "fine")) == "✓ fine" and ex.Feedback("solved", "")
+    assert repr(ex.Feedback("unsolved", "x")) == "not solved yet: x"
+    assert not ex.Feedback("wrong", "x") and repr(ex.Feedback("wrong", "x")) == "✗ x"
+
+
+# --- the IF loop -----------------------------------------------------------------------------
+
+def neuron(current, params, strict=False, reset=None, leak=True):
+    """A student's loop; the keywords put in one classic mistake each."""
+    theta = params.threshold
+    v = torch.full_like(current[0], params.v_init * theta)
+    spikes = []
+    for t in range(current.shape[0]):
+        v = (params.beta if leak else 1.0) * v + current[t]
+        s = ((v > theta) if strict else (v >= theta)).to(current.dtype)
+        v = v - theta * s if (reset or params.reset) == "subtract" else v * (1 - s)
+        spikes.append(s)
+    return torch.stack(spikes), v
+
+
+def test_a_correct_loop_passes():
+    result = ex.check_if_loop(neuron)
+    assert result.status == "solved" and "6 cases" in result.message
+
+
+@pytest.mark.parametrize("mistake, kwargs, says", [
+    ("fires on >", {"strict": True}, "compare with >=, not >"),
+    ("always subtracts", {"reset": "subtract"}, "read params.reset"),
+    ("ignores the leak", {"leak": False}, "params.beta"),
+])
+def test_a_classic_mistake_gets_its_own_hint(mistake, kwargs, says):
+    result = ex.check_if_loop(lambda c, p: neuron(c, p, **kwargs))
+    assert result.status == "wrong", mistake
+    assert says in result.message and "Hint:" in result.message
+
+
+@pytest.mark.parametrize("mistake", list(ex.IF_MISTAKES))
+def test_every_listed_mistake_is_recognised(mistake):
+    result = ex.check_if_loop(lambda c, p: ex._if_variant(c, p, mistake))
+    assert result.status == "wrong" and ex.IF_MISTAKES[mistake] in result.message
+
+
+def test_an_unknown_bug_names_the_case_and_the_step():
+    def off_by_one(current, params):
+        spikes, v = neuron(current, params)
+        return spikes.roll(1, 0), v
+    result = ex.check_if_loop(off_by_one)
+    assert result.status == "wrong" and "at step t =" in result.message and "case '" in result.message
+
+
+@pytest.mark.parametrize("student, says", [
+    (lambda c, p: neuron(c, p)[0], "two things"),
+    (lambda c, p: (neuron(c, p)[0].T, neuron(c, p)[1]), "shape"),
+    (lambda c, p: (neuron(c, p)[0].tolist(), neuron(c, p)[1]), "torch tensor"),
+    (lambda c, p: c + "x", "raised"),
+])
+def test_malformed_answers_are_explained(student, says):
+    result = ex.check_if_loop(student)
+    assert result.status == "wrong" and says in result.message
+
+
+def test_the_nbgrader_stub_reads_not_solved_yet():
+    result = ex.check_if_loop(todo)
+    assert result.status == "unsolved" and "NotImplementedError" in repr(result)
+    assert repr(result).startswith("not solved yet: ")
+
+
+# --- the rate identity -----------------------------------------------------------------------
+
+def identity(current, v_init, v_final):
+    return current.mean(0) - (v_final - v_init) / current.shape[0]
+
+
+def test_the_identity_passes():
+    assert ex.check_rate_identity(identity).status == "solved"
+
+
+@pytest.mark.parametrize("student, says", [
+    (lambda c, v0, vT: c.mean(0), "left out the residual"),
+    (lambda c, v0, vT: c.mean(0) + (vT - v0) / c.shape[0], "sign"),
+    (lambda c, v0, vT: c.mean(0) - vT / c.shape[0], "v[0]"),
+    (lambda c, v0, vT: c.sum(0) - (vT - v0), "per step"),
+    (lambda c, v0, vT: c.mean(0) - (vT - v0) / 10, "neuron"),
+    (lambda c, v0, vT: c.mean(1), "shape"),
+])
+def test_identity_mistakes_are_explained(student, says):
+    result = ex.check_rate_identity(student)
+    assert result.status == "wrong" and says in result.message
+
+
+def test_identity_stub_is_not_solved_yet():
+    assert ex.check_rate_identity(todo).status == "unsolved"
+
+
+# --- the rate code ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("student", [
+    lambda x, T, g: (torch.rand(T, *x.shape, generator=g) < x).float(),
+    lambda x, T, g: torch.bernoulli(x.expand(T, *x.shape), generator=g),
+])
+def test_rate_codes_pass(student):
+    assert ex.check_rate_encoding(student).status == "solved"
+
+
+@pytest.mark.parametrize("student, says", [
+    (lambda x, T, g: (torch.rand(*x.shape, generator=g) < x).float().expand(T, *x.shape),
+     "same spikes"),
+    (lambda x, T, g: (torch.rand(T, *x.shape, generator=g) > x).float(), "never fire"),
+    (lambda x, T, g: (torch.rand(T, *x.shape, generator=g) < x ** 2).float(), "approach x"),
+    (lambda x, T, g: (torch.rand(T, *x.shape) < x).float(), "generator"),
+    (lambda x, T, g: x.expand(T, *x.shape), "0 or 1"),
+    (lambda x, T, g: (torch.rand(T, *x.shape, generator=g) < x)[0], "shape"),
+])
+def test_rate_code_mistakes_are_explained(student, says):
+    result = ex.check_rate_encoding(student)
+    assert result.status == "wrong" and says in result.message
+
+
+def test_rate_code_stub_is_not_solved_yet():
+    assert ex.check_rate_encoding(todo).status == "unsolved"
+
+
+# --- the surrogate gradient ------------------------------------------------------------------
+
+def test_the_arctan_derivative_passes():
+    result = ex.check_surrogate_gradient(lambda x, a: a / 2 / (1 + (torch.pi / 2 * a * x) ** 2))
+    assert result.status == "solved"
+
+
+@pytest.mark.parametrize("student, says", [
+    (lambda x, a: torch.zeros_like(x), "true derivative of the step"),
+    (lambda x, a: 1 / (1 + (torch.pi / 2 * a * x) ** 2), "chain rule"),
+    (lambda x, a: a / 2 / (1 + (a * x) ** 2), "(π/2)·α·x"),
+    (lambda x, a: torch.sigmoid(x), "should be α/2"),
+])
+def test_surrogate_mistakes_are_explained(student, says):
+    result = ex.check_surrogate_gradient(student)
+    assert result.status == "wrong" and says in result.message
+
+
+# --- predictions -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", list(ex.PREDICTIONS))
+def test_each_prediction_accepts_its_answer_and_rejects_a_far_one(name):
+    item = ex.PREDICTIONS[name]
+    answer = item.answer()
+    assert ex.check_prediction(name, answer).status == "solved"
+    assert ex.check_prediction(name, lambda: answer).status == "solved"
+    high = ex.check_prediction(name, answer + item.tolerance + 1)
+    assert high.status == "wrong" and "too high" in high.message and item.hint in high.message
+
+
+def test_prediction_answers_come_from_the_lab():
+    answers = {name: item.answer() for name, item in ex.PREDICTIONS.items()}
+    assert answers["if_spike_count"] == 7 and answers["leak_spike_count"] == 0
+    assert answers["zero_reset_rate"] == 0.5
+    assert answers["silent_pixel_probability"] == pytest.approx(0.1001, abs=1e-4)
+    assert 1.6 < answers["bptt_memory_ratio"] < 2.0  # linear in T, plus a T-free part
+
+
+def test_a_prediction_must_be_one_number():
+    assert ex.check_prediction("if_spike_count", todo).status == "unsolved"
+    assert ex.check_prediction("if_spike_count", None).status == "unsolved"
+    assert ex.check_prediction("if_spike_count", torch.tensor(7.0)).status == "solved"
+    assert ex.check_prediction("if_spike_count", "7").status == "wrong"
+    assert "too low" in ex.check_prediction("if_spike_count", 3).message
+    with pytest.raises(ValueError, match="no prediction named"):
+        ex.check_prediction("nope", 1)
+
+
+# --- the student versions --------------------------------------------------------------------
+
+def test_the_course_has_notebooks_with_exercises():
+    names = {p.name for p in WITH_EXERCISES}
+    assert {"01_spiking_neurons.ipynb", "02b_encodings_surrogate_gradients.ipynb"} <= names
+
+
+def cells(path: Path):
+    return nbformat.read(path, as_version=4).cells
+
+
+def nbgrader(cell) -> dict:
+    return cell.metadata.get("nbgrader", {})
+
+
+def is_check(cell) -> bool:
+    return nbgrader(cell).get("locked", False) and not nbgrader(cell).get("solution", False)
+
+
+def output_text(cell) -> str:
+    return "".join(o.get("text", "") or o.get("data", {}).get("text/plain", "")
+                   for o in cell.get("outputs", []))
+
+
+@pytest.mark.parametrize("path", WITH_EXERCISES, ids=lambda p: p.stem)
+def test_instructor_version_has_a_passing_check_for_every_exercise(path):
+    nb = cells(path)
+    solutions = [c for c in nb if nbgrader(c).get("solution")]
+    checks = [c for c in nb if is_check(c)]
+    assert len(checks) == len(solutions) >= 3
+    for cell in solutions:
+        assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source
+    for cell in checks:  # nbval re-runs them, so the stored ✓ is also the current one
+        assert output_text(cell).startswith("✓"), cell.source
+
+
+@pytest.mark.parametrize("path", WITH_EXERCISES, ids=lambda p: p.stem)
+def test_student_version_is_made_by_nbgrader_and_runs_with_checks_unsolved(path, tmp_path):
+    from jupyter_client.manager import KernelManager
+    from nbclient import NotebookClient
+    from nbval.kernel import CURRENT_ENV_KERNEL_NAME, NbvalKernelspecManager
+
+    student = ex.make_student(path, tmp_path / path.name)
+    teacher, nb = cells(path), nbformat.read(student, as_version=4)
+    assert len(nb.cells) == len(teacher)
+    for mine, theirs in zip(nb.cells, teacher, strict=True):
+        if nbgrader(theirs).get("solution"):
+            assert "raise NotImplementedError()" in mine.source
+            assert "BEGIN SOLUTION" not in mine.source
+        else:
+            assert mine.source == theirs.source
+        assert not mine.get("outputs")
+        assert not any(t.startswith("nbval") for t in mine.metadata.get("tags", []))
+        if is_check(theirs):
+            assert mine.metadata["editable"] is False and mine.metadata["deletable"] is False
+    assert "widgets" not in nb.metadata
+    assert nb.metadata["kernelspec"] == nbformat.read(path, as_version=4).metadata["kernelspec"]
+
+    km = KernelManager(kernel_name=CURRENT_ENV_KERNEL_NAME,
+                       kernel_spec_manager=NbvalKernelspecManager())
+    NotebookClient(nb, km=km, timeout=300,
+                   resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()  # no error
+    checks = [c for c in nb.cells if is_check(c)]
+    assert checks and all(output_text(c).startswith("not solved yet: ") for c in checks)
+
+
+def test_make_student_refuses_a_solution_outside_a_solution_cell(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "x = 1\n### BEGIN SOLUTION\nx = 2\n### END SOLUTION")])
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python",
+                                 "display_name": "Python 3 (ipykernel)"}
+    nbformat.write(nb, tmp_path / "a.ipynb")
+    with pytest.raises(RuntimeError, match="non-solution cell"):
+        ex.make_student(tmp_path / "a.ipynb", tmp_path / "out" / "a.ipynb")
+
+
+def test_main_writes_only_notebooks_with_exercises(tmp_path, capsys):
+    plain = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")])
+    (tmp_path / "src").mkdir()
+    nbformat.write(plain, tmp_path / "src" / "plain.ipynb")
+    assert ex.main([str(tmp_path / "src"), str(tmp_path / "dst")]) == 1
+    src = WITH_EXERCISES[0]
+    (tmp_path / "src" / src.name).write_text(src.read_text(encoding="utf-8"), encoding="utf-8")
+    assert ex.main([str(tmp_path / "src"), str(tmp_path / "dst")]) == 0
+    assert sorted(p.name for p in (tmp_path / "dst").iterdir()) == [src.name]
+    assert src.name in capsys.readouterr().out
+    assert ex.main(["only-one"]) == 2
+    assert json.loads((tmp_path / "dst" / src.name).read_text())["cells"]
+
+
+def test_if_cases_cover_both_resets_a_leak_and_v_init():
+    params = [case.params for case in ex._if_cases()]
+    assert {p.reset for p in params} == {"subtract", "zero"}
+    assert any(p.beta < 1 for p in params) and any(p.v_init > 0 for p in params)
+    assert NeuronParams(1.0) in params
