@@ -10,7 +10,7 @@ ORIGINS ?= 127.0.0.1:$(PORT) localhost:$(PORT)
 SERVE   = $(BIN)/panel serve dashboards/app.py --address $(ADDRESS) --port $(PORT) \
           $(ORIGINS:%=--allow-websocket-origin=%) --show
 
-.PHONY: setup lab notebooks dashboard test unit nbtest lint bench clean
+.PHONY: setup lab notebooks dashboard student test unit nbtest lint bench clean
 
 setup: $(STAMP)
 
@@ -21,6 +21,11 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	# nbgrader is used for its preprocessors (make student); its server extensions would log
+	# errors and add grading menus to every student's JupyterLab
+	$(BIN)/jupyter server extension disable --sys-prefix nbgrader.server_extensions.formgrader \
+	  nbgrader.server_extensions.assignment_list nbgrader.server_extensions.course_list \
+	  >/dev/null 2>&1
 	touch $(STAMP)
 
 lab: setup
@@ -35,6 +40,11 @@ notebooks: setup
 
 dashboard: setup
 	$(SERVE)
+
+# Student versions of the notebooks with exercises, made by nbgrader from the instructor's
+# (solutions become `raise NotImplementedError()`, outputs cleared): build/student/.
+student: setup
+	$(BIN)/python -m lab.exercises notebooks build/student
 
 test: setup lint unit nbtest
 

@@ -11,17 +11,62 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
+from typing import NoReturn
 
 from tqdm.auto import tqdm
 
 from . import export, registry, weights
-from .core.config import ConfigError, specs
-from .core.results import ResultsStore, default_path
+from .core.config import ConfigError, FieldSpec, specs
+from .core.results import ResultsStore
+from .core.training import RunCancelled
 from .sweep import command as sweep_command
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage block): `error: ...`, exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message}\n")
+
+
+def _typed(spec: FieldSpec) -> Callable[[str], object]:
+    """Parse a flag's text as the field's type; a bad text names the field and its range."""
+
+    def parse(text: str) -> object:
+        try:
+            return spec.kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{spec.name} must be {spec.valid()}, got {text!r}") from None
+
+    parse.__name__ = spec.kind.__name__  # argparse names the type in some messages
+    return parse
+
+
+def _negative_values(argv: list[str]) -> list[str]:
+    """`--v-min -inf` → `--v-min=-inf`: argparse takes '-inf' and '-1e3' for options."""
+    out: list[str] = []
+    for token in argv:
+        if out and out[-1].startswith("--") and "=" not in out[-1] and _is_number(token):
+            out[-1] = f"{out[-1]}={token}"
+        else:
+            out.append(token)
+    return out
+
+
+def _is_number(token: str) -> bool:
+    if not token.startswith("-"):
+        return False
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m lab", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="python -m lab", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="train and measure one method, store the result")
     methods = run.add_subparsers(dest="method", required=True, metavar="METHOD")
@@ -35,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
                 sub.add_argument(flag, action=argparse.BooleanOptionalAction, default=spec.default,
                                  help=text)
             else:  # values are checked by the Config itself, so every caller gets the same line
-                sub.add_argument(flag, type=spec.kind, default=spec.default,
+                sub.add_argument(flag, type=_typed(spec), default=spec.default,
                                  help=text.replace("%", "%%"))
         sub.add_argument("--quiet", action="store_true", help="no progress bar")
     listing = commands.add_parser("results", help="list the stored runs")
@@ -53,7 +98,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _add_store_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--results", default=None,
-                        help=f"SQLite results file (default: $LAB_RESULTS or {default_path()})")
+                        help="SQLite results file (default: $LAB_RESULTS, else the project's "
+                             "results/lab.sqlite)")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -78,7 +124,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _results(args: argparse.Namespace) -> int:
-    store = ResultsStore(args.results)
+    store = ResultsStore(args.results, readonly=True)
     runs = store.runs(args.method, args.dataset)
     if not runs:
         print(f"no runs in {store.path}; try: python -m lab run bptt")
@@ -109,7 +155,8 @@ def _fmt(value) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    """Exit codes: 0 done, 1 a run failed (its row says why), 2 bad input, 130 Ctrl-C."""
+    args = _parser().parse_args(_negative_values(sys.argv[1:] if argv is None else argv))
     try:
         if args.command == "sweep":
             return sweep_command.main(args)
@@ -124,3 +171,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except registry.RunFailed as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except (KeyboardInterrupt, RunCancelled):
+        print("cancelled: the run is stored as cancelled", file=sys.stderr)
+        return 130

@@ -10,6 +10,8 @@ both go through `execute`.
 from __future__ import annotations
 
 import importlib
+import math
+import sqlite3
 import traceback
 from types import ModuleType
 
@@ -52,7 +54,49 @@ def execute(name: str, config, store: ResultsStore, progress: Progress | None = 
         last = traceback.format_exception_only(type(err), err)[-1].strip()
         store.fail(run_id, last)
         raise
-    store.finish(run_id, result["metrics"], result["curves"], result["timings"])
-    if result.get("models"):
-        weights.save(store.path, run_id, name, config, result["models"], result["architecture"])
+    try:
+        problem = not_finite(result)
+        if problem:
+            store.fail(run_id, f"training diverged: {problem}")
+            raise RunFailed(f"run {run_id} failed: training diverged: {problem} (try a smaller "
+                            f"lr); stored as failed in {store.path}")
+        if result.get("models"):
+            weights.save(store.path, run_id, name, config, result["models"],
+                          result["architecture"])
+        store.finish(run_id, result["metrics"], result["curves"], result["timings"])
+    except (sqlite3.Error, OSError, weights.WeightsError) as err:
+        reason = f"its results could not be stored: {err}"
+        try:
+            store.fail(run_id, reason)
+        except (sqlite3.Error, OSError):
+            reason += " (nor could the row be marked failed)"
+        raise RunFailed(f"run {run_id} failed: {reason}") from err
     return run_id
+
+
+class RunFailed(RuntimeError):
+    """A run that ended without usable results; the message is one line for the user."""
+
+
+def not_finite(result: dict) -> str:
+    """'' if every metric, curve value and timing is finite (or None), else what is not."""
+    bad = [k for k, v in result["metrics"].items() if _bad(v)]
+    bad += [k for k, v in result["curves"].items() if any(_bad(x) for x in _flat(v))]
+    bad += [k for k, v in result["timings"].items() if _bad(v)]
+    if not bad:
+        return ""
+    shown = {k: result["metrics"][k] for k in bad if k in result["metrics"]}
+    return ("non-finite values in " + ", ".join(bad[:5]) + ("…" if len(bad) > 5 else "")
+            + (f" ({', '.join(f'{k} = {v}' for k, v in list(shown.items())[:2])})"
+               if shown else ""))
+
+
+def _bad(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and not math.isfinite(
+        value)
+
+
+def _flat(values: object) -> list:
+    if isinstance(values, list | tuple):
+        return [x for v in values for x in _flat(v)]
+    return [values]

@@ -137,6 +137,36 @@ def test_ctrl_c_cancels_pending_runs_one_line_exit_130(tmp_path):
     assert store.sweeps()[0].status == "cancelled"
 
 
+class Returned:
+    """What `_store` reads of a Dask future that has come back."""
+
+    def __init__(self, result=None, error=None):
+        self.status = "error" if error else "finished"
+        self._result, self._error = result, error
+
+    def result(self):
+        return self._result
+
+    def exception(self):
+        return self._error
+
+
+def test_diverged_and_raising_runs_are_stored_failed(tmp_path):
+    spec = make("bptt", TINY, seeds=2)
+    store = ResultsStore(tmp_path / "r.sqlite")
+    outcome = sweep_runs.Outcome(store.start_sweep("bptt", spec.as_dict()), 0)
+    nan = {"metrics": {"accuracy": float("nan")}, "curves": {}, "timings": {"train_s": 1.0},
+           "machine": {"torch_threads": 1}, "started_at": 1.0, "finished_at": 2.0}
+    first, second = spec.configs()
+    sweep_runs._store(Returned(nan), first, spec, store, outcome)
+    sweep_runs._store(Returned(error=ValueError("boom")), second, spec, store, outcome)
+    raised, diverged = store.runs()
+    assert (diverged.status, diverged.metrics, diverged.started_at) == ("failed", {}, 1.0)
+    assert diverged.error == "training diverged: non-finite values in accuracy (accuracy = nan)"
+    assert (raised.status, raised.error, raised.seed) == ("failed", "ValueError: boom", 1)
+    assert len(outcome.failed) == 2 and outcome.finished == []
+
+
 def test_grid_values_take_the_fields_declared_types():
     spec = make("conversion", {"variant": ["qcfs", "residual-noise"], "epochs": ["2"],
                                "v_init": ["0", "0.25"], "noise_mean": ["true"]}, seeds=2)

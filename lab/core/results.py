@@ -67,8 +67,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 
 
 def default_path() -> Path:
-    """`$LAB_RESULTS` if set, else `results/lab.sqlite` in the project."""
-    return Path(os.environ.get("LAB_RESULTS") or PROJECT_ROOT / "results" / "lab.sqlite")
+    """`$LAB_RESULTS` if set, else `results/lab.sqlite` in the project; a ValueError if
+    `$LAB_RESULTS` is set but empty (it would otherwise silently write the project's file)."""
+    value = os.environ.get("LAB_RESULTS")
+    if value is not None and not value.strip():
+        raise ValueError("results path from $LAB_RESULTS is empty: unset it (the project's "
+                         "results/lab.sqlite) or name a file")
+    return Path(value) if value else PROJECT_ROOT / "results" / "lab.sqlite"
 
 
 @dataclass(frozen=True)
@@ -106,14 +111,30 @@ class Sweep:
 class ResultsStore:
     """Read and write runs in one SQLite file; safe across threads and processes."""
 
-    def __init__(self, path: str | os.PathLike | None = None) -> None:
+    def __init__(self, path: str | os.PathLike | None = None, readonly: bool = False) -> None:
+        """`readonly=True` opens an existing database for reading only (listing works on a
+        read-only file or filesystem; nothing is created, migrated or switched to WAL)."""
         self.path = Path(path) if path is not None else default_path()
+        if not str(path if path is not None else self.path).strip():
+            raise ValueError("results path is empty: name a file")
+        self.readonly = readonly
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._migrate()
+            if readonly:
+                self._check_readable()
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._migrate()
         except (sqlite3.Error, OSError) as err:
             raise ValueError(f"results path {self.path} is not a usable SQLite database: "
                              f"{err}") from err
+
+    def _check_readable(self) -> None:
+        if not self.path.is_file():
+            raise ValueError(f"results path {self.path} does not exist: no runs stored yet")
+        version = self._read("PRAGMA user_version", [])[0][0]
+        if version != SCHEMA_VERSION:
+            raise ValueError(f"results database {self.path} has schema version {version}; "
+                             f"open it once writable to migrate it to {SCHEMA_VERSION}")
 
     def _migrate(self) -> None:
         db = self._connect()
@@ -134,10 +155,23 @@ class ResultsStore:
             db.close()
 
     def _connect(self) -> sqlite3.Connection:
+        if getattr(self, "readonly", False):
+            return self._connect_readonly()
         db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA busy_timeout=30000")
         return db
+
+    def _connect_readonly(self) -> sqlite3.Connection:
+        """mode=ro; on a read-only folder a WAL database cannot make its -shm file, so fall
+        back to immutable=1 (nothing else writes there)."""
+        uri = self.path.resolve().as_uri()
+        try:
+            db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30.0, isolation_level=None)
+            db.execute("PRAGMA user_version").fetchone()
+            return db
+        except sqlite3.OperationalError:
+            return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
 
     def _write(self, sql: str, args: tuple) -> int:
         db = self._connect()
@@ -178,7 +212,7 @@ class ResultsStore:
         self._write(
             "UPDATE runs SET status='finished', metrics=?, curves=?, timings=?, finished_at=?"
             " WHERE id=?",
-            (json.dumps(metrics), json.dumps(curves), json.dumps(timings), time.time(), run_id),
+            (_json(metrics), _json(curves), _json(timings), time.time(), run_id),
         )
 
     def fail(self, run_id: int, error: str, status: str = "failed") -> None:
@@ -202,7 +236,7 @@ class ResultsStore:
             " error, version, host, pid, started_at, finished_at, sweep_id, machine)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (method, dataset, seed, json.dumps(config, sort_keys=True), status,
-             json.dumps(metrics or {}), json.dumps(curves or {}), json.dumps(timings or {}),
+             _json(metrics or {}), _json(curves or {}), _json(timings or {}),
              error, version, socket.gethostname(), os.getpid(), started_at, finished_at,
              sweep_id, json.dumps(machine or {})),
         )
@@ -248,6 +282,11 @@ class ResultsStore:
             sql, args = sql + " WHERE method=?", [method]
         return [Sweep(r["id"], r["method"], json.loads(r["spec"]), _status(r), r["created_at"])
                 for r in self._read(sql + " ORDER BY id DESC", args)]
+
+
+def _json(value: Any) -> str:
+    """Strict JSON (SQLite's json_valid accepts it): NaN and infinities are refused here."""
+    return json.dumps(value, allow_nan=False)
 
 
 def _machine(config: dict[str, Any]) -> dict[str, Any]:

@@ -83,7 +83,8 @@ def accuracy_figure(groups: Sequence[Group], key: str = HEADLINE,
     longest = max((len(t["x"]) for t in traces), default=0)
     whole_steps = not log_x and all(s.x is None for s in specs) and longest <= 16
     x_title = " · ".join(dict.fromkeys(s.x_label for s in specs))
-    y_title = " · ".join(dict.fromkeys(s.y.axis for s in specs))
+    y_title = (axes(HEADLINES[0]).y.axis if key == HEADLINE  # all test accuracy, in %
+               else " · ".join(dict.fromkeys(s.y.axis for s in specs)))
     layout = _layout(x_title, y_title, shapes, **({"type": "log"} if log_x else {}),
                      **({"dtick": 1} if whole_steps else {}))  # x is 1, 2, 3, ...
     layout["hovermode"] = "x unified" if len(specs) == 1 else "closest"

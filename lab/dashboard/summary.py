@@ -330,8 +330,6 @@ def run_label(run: Run, group: Group | None = None) -> str:
 
 
 # --- the Runs table -------------------------------------------------------------------------
-FIXED_COLUMNS = ("id", "method", "dataset", "seed", "status", "accuracy (%)", "duration (s)",
-                 "started", "error")
 _CONDITION = re.compile(r"^\s*([A-Za-z_]\w*)\s*(<=|>=|!=|==|=|<|>)\s*(\S.*?)\s*$")
 _OPERATORS = {"=": operator.eq, "==": operator.eq, "!=": operator.ne, "<": operator.lt,
               "<=": operator.le, ">": operator.gt, ">=": operator.ge}
@@ -387,8 +385,8 @@ def config_columns(runs: Sequence[Run]) -> list[str]:
 
 def runs_frame(runs: Sequence[Run], hidden: Iterable[int] = (),
                config: Sequence[str] = ()) -> pd.DataFrame:
-    """Every run as one table row: status (`hidden` marked), headline accuracy, times, the error
-    if any, then the `config` fields (as text, '' where a run has none)."""
+    """Every run as one table row: status (`hidden` marked), headline accuracy, the `config`
+    fields (as text, '' where a run has none), times, and the error if any."""
     hidden = set(hidden)
 
     def duration(r: Run) -> float | None:
@@ -401,11 +399,11 @@ def runs_frame(runs: Sequence[Run], hidden: Iterable[int] = (),
         "seed": [r.seed for r in runs],
         "status": [r.status + (" (hidden)" if r.id in hidden else "") for r in runs],
         "accuracy (%)": [_round(r.metrics.get("accuracy")) for r in runs],
+        **{f: [_text(r.config[f]) if f in r.config else "" for r in runs] for f in config},
         "duration (s)": [duration(r) for r in runs],
         "started": [time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.started_at))
                     for r in runs],
         "error": [r.error or "" for r in runs],
-        **{f: [_text(r.config[f]) if f in r.config else "" for r in runs] for f in config},
     })
     return _typed(frame, {"id": "int64", "seed": "int64", "accuracy (%)": "float64",
                           "duration (s)": "float64"})

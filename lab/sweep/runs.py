@@ -17,7 +17,7 @@ from typing import Any
 from distributed import Client, Future, as_completed
 from tqdm.auto import tqdm
 
-from .. import __version__
+from .. import __version__, registry
 from ..core import config as cfg
 from ..core.results import ResultsStore
 from .cluster import VersionMismatch, compute
@@ -88,8 +88,14 @@ def _store(future: Future, config: Any, spec: Spec, store: ResultsStore,
            outcome: Outcome) -> None:
     """Insert `future`'s run as one finished or failed row; a VersionMismatch is re-raised."""
     if future.status == "finished":
-        outcome.finished.append(_record(config, "finished", spec, store, outcome,
-                                        **future.result()))
+        result = future.result()
+        problem = registry.not_finite(result)  # the same rule as `registry.execute`
+        if not problem:
+            outcome.finished.append(_record(config, "finished", spec, store, outcome, **result))
+            return
+        when = {k: result[k] for k in ("machine", "started_at", "finished_at")}
+        outcome.failed.append(_record(config, "failed", spec, store, outcome,
+                                      error=f"training diverged: {problem}", **when))
         return
     err = future.exception()
     now = time.time()

@@ -310,6 +310,8 @@ def _match_axes(axes: dict, layout: dict) -> None:
         which, name = key[0], key[0] + key[5:]
         group = [ax for pair, ax in axes.items()
                  if pair[0 if which == "x" else 1] in (name, axis["matches"])]
+        if len({getattr(ax, f"get_{which}scale")() for ax in group}) > 1:
+            continue  # plotly requires matched axes of one type; draw them apart otherwise
         limits = [getattr(ax, f"get_{which}lim")() for ax in group]
         span = (min(lo for lo, _ in limits), max(hi for _, hi in limits))
         for ax in group:

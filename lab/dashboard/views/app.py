@@ -87,8 +87,12 @@ class SpikeLab(pn.viewable.Viewer):
         self.compare = CompareView(self.store, self.hidden)
         self._slots = {1: pn.Column(sizing_mode="stretch_width"),
                        2: pn.Column(sizing_mode="stretch_width")}
+        # Not `dynamic`: Panel (1.9) redraws a pane of a hidden dynamic tab outside its
+        # document and points the stylesheet every component shares at its CDN, so the page
+        # then fetched loading.css from cdn.holoviz.org (tests/test_dashboard_browser.py).
+        # The empty slots keep the first visit as light as a dynamic tab did.
         self.tabs = pn.Tabs(("Compare", self.compare), ("Launch", self._slots[1]),
-                            ("Runs", self._slots[2]), dynamic=True, sizing_mode="stretch_width")
+                            ("Runs", self._slots[2]), sizing_mode="stretch_width")
         self.tabs.param.watch(lambda e: self._open(e.new), "active")
         self.compare.param.watch(lambda _: self.demo(), "demo")
         self.browser = BrowserToken()

@@ -52,7 +52,7 @@ class RunsView(pn.viewable.Viewer):
         self._table = pn.widgets.Tabulator(
             summary.runs_frame([]), show_index=False, disabled=True, selectable=1,
             pagination="remote", page_size=20, sizing_mode="stretch_width",
-            layout="fit_data_table", widths={"error": 420}, stylesheets=TABLE_CSS)
+            layout="fit_data_table", widths={"error": 320}, stylesheets=TABLE_CSS)
         self._table.style.map(lambda s: f"color: {STATUS_COLORS.get(s.split()[0], '#333')}; "
                               "font-weight: 600", subset=["status"])
         self._table.param.watch(lambda _: self._show_details(), "selection")
@@ -66,15 +66,16 @@ class RunsView(pn.viewable.Viewer):
             sizing_mode="stretch_width", css_classes=["cli-command"], visible=False)
         copy = pn.widgets.Button(label="Copy command", width=160)
         copy.js_on_click(args={"line": self._command, "button": copy}, code=COPY_JS)
-        self._actions = pn.Row(
+        self._relaunch = pn.Row(  # for a method this lab still has
             copy,
             pn.widgets.Button(label="↻ Launch again", color="primary", width=150,
                               on_click=lambda _: self.param.trigger("rerun")),
             pn.widgets.Button(label="Edit in Launch", width=150,
                               on_click=lambda _: self.param.trigger("edit")),
-            pn.widgets.Button(label="Hide / restore", width=150, css_classes=["hide-run"],
-                              on_click=lambda _: self.toggle_hidden()),
-            visible=False)
+            visible=False, margin=0)
+        self._hide = pn.widgets.Button(label="Hide this run", width=150, visible=False,
+                                       css_classes=["hide-run"],
+                                       on_click=lambda _: self.toggle_hidden())
         self._weights = pn.widgets.FileDownload(callback=self.weights_zip, label="Weights (.zip)",
                                                 visible=False, width=180)
         self._nir = pn.widgets.FileDownload(callback=self.nir_file, label="NIR file",
@@ -132,6 +133,11 @@ class RunsView(pn.viewable.Viewer):
         ids = [r.id for r in shown]
         if self.selected is None or self.selected.id not in ids:
             self._table.selection = []
+            if self.selected is not None:
+                self._clear_details(
+                    f"Run #{self.selected.id} is hidden: tick *show hidden runs* to restore it."
+                    if self.selected.id in self._hidden_ids and not self.show_hidden
+                    else "Click a row to see its configuration and results.")
         elif self._table.selection != [ids.index(self.selected.id)]:
             self._table.selection = [ids.index(self.selected.id)]  # its details follow
         else:
@@ -156,17 +162,27 @@ class RunsView(pn.viewable.Viewer):
         self._error.object = f"**Error:** `{run.error}`" if run.error else ""
         self._error.visible = bool(run.error)
         self.selected = run
+        self._hide.label = "Restore this run" if run.id in self._hidden_ids else "Hide this run"
+        self._hide.visible = True
         self._show_command(run)
         self._show_downloads(run)
+
+    def _clear_details(self, note: str) -> None:
+        """No run selected: `note` instead of its details, and nothing to act on."""
+        self.selected = None
+        self._details.object = note
+        for pane in (self._error, self._command, self._relaunch, self._hide, self._weights,
+                     self._nir):
+            pane.visible = False
 
     def _show_command(self, run: Run) -> None:
         try:
             config_cls = registry.method(run.method).Config
         except Exception:  # noqa: BLE001  (a method gone or half-written: no line, no relaunch)
-            self._actions.visible = self._command.visible = False
+            self._relaunch.visible = self._command.visible = False
             return
         self._command.value = command_line(run.method, config_cls, run.config)
-        self._actions.visible = self._command.visible = True
+        self._relaunch.visible = self._command.visible = True
 
     def _show_downloads(self, run: Run) -> None:
         kept = (weights.folder(self.store.path, run.id) / weights.MANIFEST).exists()
@@ -209,7 +225,7 @@ class RunsView(pn.viewable.Viewer):
         )
         self._csv.margin = (27, 10, 5, 10)
         return pn.Column(filters, self._table, self._error, self._details, self._command,
-                         self._actions, pn.Row(self._weights, self._nir),
+                         pn.Row(self._relaunch, self._hide), pn.Row(self._weights, self._nir),
                          sizing_mode="stretch_width")
 
 

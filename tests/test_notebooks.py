@@ -1,0 +1,91 @@
+"""The course notebooks as files: small, opened by JupyterLab without changes, shaped like a
+lesson, and with a static image under every figure when exported to HTML.
+
+(nbval runs the notebooks themselves: `make nbtest`.)"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+ALL = sorted(NOTEBOOKS.glob("*.ipynb"))
+# The notebooks laid out as lessons; the others join this list when they are reshaped.
+LESSONS = [NOTEBOOKS / "01_spiking_neurons.ipynb",
+           NOTEBOOKS / "02b_encodings_surrogate_gradients.ipynb"]
+PLOTLY, PNG, WIDGET = ("application/vnd.plotly.v1+json", "image/png",
+                       "application/vnd.jupyter.widget-view+json")
+JUPYTERLAB_KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python",
+                         "name": "python3"}
+
+
+def read(path: Path):
+    return nbformat.read(path, as_version=4)
+
+
+def uses_static_figures(path: Path) -> bool:
+    return any(c.cell_type == "code" and "static.use()" in c.source for c in read(path).cells)
+
+
+FIGURES = [p for p in ALL if uses_static_figures(p)]
+
+
+def test_lessons_exist_and_use_the_static_fallback():
+    assert all(p.exists() for p in LESSONS)
+    assert set(LESSONS) <= set(FIGURES)
+
+
+@pytest.mark.parametrize("path", ALL, ids=lambda p: p.stem)
+def test_notebook_file_is_under_1_mb(path):
+    assert path.stat().st_size < 1_000_000
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_opening_in_jupyterlab_changes_nothing(path):
+    nb = read(path)
+    assert nb.metadata.kernelspec == JUPYTERLAB_KERNELSPEC
+    assert nb.metadata.language_info["name"] == "python"
+    assert (nb.nbformat, nb.nbformat_minor) == (4, 5) and all(c.get("id") for c in nb.cells)
+    nbformat.validate(nb)
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_lesson_shape_time_objectives_run_all_and_what_to_remember(path):
+    nb = read(path)
+    intro = nb.cells[0].source
+    for needed in ("Study time", "Run time", "Run All", "you will be able to", "Prerequisites"):
+        assert needed in intro, needed
+    assert "## What to remember" in "\n".join(c.source for c in nb.cells[-3:])
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_test_markers_are_tags_not_comments_a_student_reads(path):
+    for cell in read(path).cells:
+        assert "NBVAL" not in cell.source
+        widget = any(WIDGET in o.get("data", {}) for o in cell.get("outputs", []))
+        if widget:  # its text/plain repr changes every run
+            assert "nbval-ignore-output" in cell.metadata.get("tags", [])
+
+
+def cell_html(html: str) -> dict[str, str]:
+    """The exported HTML of each cell, by cell id."""
+    parts = re.split(r'<div [^>]*\bid="cell-id=([^"]+)"[^>]*>', html)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+@pytest.mark.parametrize("path", FIGURES, ids=lambda p: p.stem)
+def test_every_figure_has_a_visible_static_image_in_html(path):
+    from nbconvert import HTMLExporter
+
+    nb = read(path)
+    html, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    by_id = cell_html(html)
+    figures = [c for c in nb.cells if c.cell_type == "code"
+               and any(PLOTLY in o.get("data", {}) for o in c.outputs)]
+    assert figures
+    for cell in figures:
+        assert any(PNG in o.get("data", {}) for o in cell.outputs), cell.source
+        assert re.search(r'<img [^>]*src="data:image/png;base64,', by_id[cell.id]), cell.source

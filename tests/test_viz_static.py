@@ -1,0 +1,122 @@
+"""The static fallback: the renderer stores plotly's JSON unchanged plus a PNG, and the PNG
+redraw handles every kind of trace and layout item the lab's figures use."""
+
+from __future__ import annotations
+
+import base64
+import inspect
+import io
+
+import numpy as np
+import plotly.graph_objects as go
+import plotly.io as pio
+import pytest
+from matplotlib.figure import Figure
+from PIL import Image
+from plotly.io.base_renderers import PlotlyRenderer
+from plotly.subplots import make_subplots
+
+from lab.viz import neurons, static
+
+
+def decode(png: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(png))
+    image.load()
+    return image
+
+
+def colours(image: Image.Image) -> int:
+    return len(image.convert("RGB").getcolors(maxcolors=1 << 16) or [])
+
+
+def test_bundle_is_plotlys_mimetype_json_plus_a_png():
+    fig = neurons.membrane_figure(0.3)
+    bundle = static.LabRenderer().to_mimebundle(fig.to_dict())
+    assert set(bundle) == {static.PLOTLY_MIME, static.PNG_MIME}
+    assert bundle[static.PLOTLY_MIME] == PlotlyRenderer().to_mimebundle(fig.to_dict())[
+        static.PLOTLY_MIME]  # nbval compares this part: identical to plotly_mimetype's
+    image = decode(base64.b64decode(bundle[static.PNG_MIME]))
+    assert image.size == (static.WIDTH_PX, fig.layout.height) and colours(image) > 5
+
+
+def test_use_registers_the_renderer_as_the_default():
+    before = pio.renderers.default
+    try:
+        static.use()
+        assert pio.renderers.default == static.RENDERER
+        assert isinstance(pio.renderers[static.RENDERER], static.LabRenderer)
+    finally:
+        pio.renderers.default = before
+
+
+def test_interact_redraws_the_interactive_figure_only(monkeypatch):
+    import ipywidgets
+
+    shown, seen = [], {}
+    monkeypatch.setattr(go.Figure, "show", lambda self, renderer=None: shown.append(renderer))
+    monkeypatch.setattr(ipywidgets, "interact", lambda f, **kw: seen.update(f=f, kw=kw) or f)
+    redraw = static.interact(neurons.staircase_figure, timesteps=4)
+    assert seen["kw"] == {"timesteps": 4}
+    assert inspect.signature(redraw) == inspect.signature(neurons.staircase_figure)
+    redraw(threshold=1.0, timesteps=4)
+    assert shown == ["plotly_mimetype"]  # no PNG: a slider's redraw must stay fast
+
+
+def subplots_with_everything() -> go.Figure:
+    fig = make_subplots(rows=2, cols=2, shared_xaxes=True, subplot_titles=("a", "b", "c", "d"))
+    x = np.linspace(0, 1, 30)
+    fig.add_trace(go.Scatter(x=x, y=x ** 2, mode="lines", name="line",
+                             line={"dash": "dash", "shape": "hv"}), row=1, col=1)
+    fig.add_trace(go.Scatter(x=[0.1, 0.5], y=[0.2, 0.4], mode="markers+text", text=["p", "q"],
+                             marker={"symbol": "diamond", "color": ["red", "rgb(0,0,255)"]},
+                             name="points"), row=1, col=1)
+    fig.add_trace(go.Bar(x=["a", "b", "c"], y=[1, 2, 3], name="bar 1"), row=1, col=2)
+    fig.add_trace(go.Bar(x=["a", "b", "c"], y=[2, 1, 1], name="bar 2"), row=1, col=2)
+    fig.add_trace(go.Bar(y=["u", "v"], x=[3, 4], orientation="h", showlegend=False), row=2, col=1)
+    fig.add_trace(go.Heatmap(z=np.arange(12.0).reshape(3, 4), colorscale="Viridis"), row=2, col=2)
+    fig.add_trace(go.Scatter(x=[1, 10, 100], y=[1, 2, 3], fill="tozeroy",
+                             fillcolor="rgba(0,0,0,0.2)"), row=2, col=1)
+    fig.add_hline(y=0.5, line_dash="dot", row=1, col=1)
+    fig.add_hrect(y0=0.1, y1=0.2, fillcolor="green", opacity=0.2, line_width=0, row=1, col=1)
+    fig.add_vrect(x0=0.2, x1=0.3, fillcolor="#00f", opacity=0.1, line_width=0, row=1, col=1)
+    fig.add_annotation(x=0.5, y=0.5, text="<b>note</b><br>two lines", row=1, col=1)
+    fig.update_xaxes(type="log", row=2, col=1)
+    fig.update_yaxes(autorange="reversed", row=2, col=2)
+    fig.update_layout(barmode="stack", title="everything: $x$ <i>and</i> θ", height=500)
+    return fig
+
+
+@pytest.mark.parametrize("figure", [
+    subplots_with_everything(),
+    go.Figure(go.Bar(x=[1, 2, 3], y=[3, 1, 2], base=[0, 1, 0])).update_layout(barmode="group"),
+    go.Figure(go.Heatmap(z=[[0, 1], [1, 0]], colorscale=[[0, "#fff"], [1, "#000"]],
+                         showscale=False)),
+    go.Figure(go.Scatter(y=np.array([1.0, None, 3.0], dtype=float))),  # typed arrays, gaps
+    go.Figure(),
+], ids=["subplots", "bars", "heatmap", "typed-array", "empty"])
+def test_png_of_every_supported_kind_of_figure(figure):
+    image = decode(static.to_png(figure))
+    assert image.size[0] == static.WIDTH_PX and colours(image) > (1 if figure.data else 0)
+
+
+def test_png_of_a_dict_equals_png_of_the_figure():
+    fig = neurons.staircase_figure(timesteps=4)
+    assert static.to_png(fig) == static.to_png(fig.to_plotly_json())  # deterministic, too
+
+
+def test_unsupported_traces_are_left_out_and_named():
+    fig = go.Figure([go.Pie(values=[1, 2]), go.Scatter(y=[1, 2])])
+    assert static._draw(Figure(), fig.to_plotly_json()["data"], {}) == {"pie"}
+    assert decode(static.to_png(fig)).size[0] == static.WIDTH_PX
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("rgb(255, 0, 0)", (1.0, 0.0, 0.0, 1.0)), ("rgba(0,0,255,0.5)", (0.0, 0.0, 1.0, 0.5)),
+    ("#123456", "#123456"), (None, "#444444"),
+])
+def test_plotly_colours_become_matplotlib_colours(value, expected):
+    assert static._color(value) == expected
+
+
+def test_plotly_labels_become_plain_text():
+    assert static._text("a<br>b <b>c</b> $x$") == "a\nb c \\$x\\$"
