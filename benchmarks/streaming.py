@@ -8,7 +8,8 @@ rollout's delay: matched for the streaming ANNs, mismatched for the sequential o
 
 Measured on the test set, per step: accuracy of the ANN's output y[t] and of the SNN's running
 readout; the first step better than chance (one-sided binomial test against the majority class,
-p ≤ 0.01); operations per sample (ANN: dense MACs; SNN: input MACs once per frame + SOPs).
+p ≤ 0.01); operations per sample (ANN: dense MACs; SNN: input MACs once per frame + SOPs +
+one membrane update per hidden neuron and SNN step). The SNN is also run without its v_min floor.
 Headline: first useful step of the streaming ANN with and without skips, final accuracy of the
 streaming ANN with skips and of its SNN, and SNN operations / ANN MACs.
 Goals: skips answer earlier; the SNN is within 2 points of its ANN (compared with both the
@@ -19,10 +20,12 @@ seen so far and is therefore often the higher); the SNN needs fewer operations.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 import torch
 
 import lab.streaming as S
+from lab.core import stats
 
 VARIANTS = (("streaming", True), ("streaming", False), ("sequential", True))
 GOAL_POINTS = 2.0
@@ -82,6 +85,19 @@ def main() -> None:
     acc_ann_running = float(main_out.ann_running_accuracy[-1])
     ops_ratio = sum(main_out.snn_ops) / sum(main_out.ann_macs)
     print(f"streaming skips ANN with the SNN's running readout: final {acc_ann_running:.1f} %")
+    seeds = range(args.seed, args.seed + (3 if args.quick else 5))
+    per_seed = [main_out] + [S.experiment(dataclasses.replace(main_out.config, seed=s))
+                             for s in seeds[1:]]
+    snn = [float(o.snn_accuracy[-1]) for o in per_seed]
+    running = [float(o.ann_running_accuracy[-1]) for o in per_seed]
+    floorless = [no_floor_accuracy(o, args.dataset) for o in per_seed]
+    like = stats.paired(snn, running)
+    floor = stats.paired(snn, floorless)
+    print(f"over {len(per_seed)} seeds, streaming with skips: "
+          + stats.verdict(like, "the SNN", "its ANN read out the same way"))
+    print("the v_min floor (v_min = 0) against none (−inf): "
+          + stats.verdict(floor, "with the floor", "without"))
+    acc_no_floor = stats.summary(floorless).mean
     goals = [
         ("skips give an earlier first useful answer",
          0 <= first_skips < first_noskips or (first_skips >= 0 > first_noskips),
@@ -94,7 +110,20 @@ def main() -> None:
     for goal, met, value in goals:
         print(f"goal: {goal}: {'met' if met else 'MISSED'} ({value})")
     print(f"RESULT streaming first_step_skips={first_skips} first_step_noskips={first_noskips} "
-          f"acc_final_ann={acc_ann:.2f} acc_final_snn={acc_snn:.2f} ops_ratio={ops_ratio:.4f}")
+          f"acc_final_ann={acc_ann:.2f} acc_final_snn={acc_snn:.2f} ops_ratio={ops_ratio:.4f} "
+          f"ann_acc_running={acc_ann_running:.2f} snn_acc_no_floor={acc_no_floor:.2f} "
+          f"snn_minus_ann_running={like.mean_diff:.2f} ci_low={like.ci_low:.2f} "
+          f"ci_high={like.ci_high:.2f} floor_gain={floor.mean_diff:.2f} "
+          f"floor_ci_low={floor.ci_low:.2f} seeds={len(per_seed)}")
+
+
+def no_floor_accuracy(out: S.Outcome, dataset: str) -> float:
+    """Final test accuracy of the same SNN without its v_min floor (v_min = −inf)."""
+    split, _ = S.load_frames(dataset, out.config.n_time_bins, out.config.downsample)
+    run = S.simulate(out.graph, split.x_test.transpose(0, 1), out.thresholds,
+                     out.config.steps_per_frame, out.config.v_init, v_min=-float("inf"))
+    start = S.first_step(out.graph, "streaming")
+    return float(S.accuracy_per_step(S.outputs(run, start).cpu(), out.labels)[-1])
 
 
 if __name__ == "__main__":

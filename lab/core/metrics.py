@@ -70,6 +70,8 @@ METRICS: dict[str, Metric] = {
     "truncation_length": Metric("truncation length K", "steps"),
     "block_size": Metric("block size", "weight layers"),
     "final_loss": Metric("training loss, last epoch"),
+    "full_sequence_loss": Metric("training-set loss of the rate readout over all T, after "
+                                 "training"),
     "macs": Metric("MACs per sample"),
     "sops": Metric("synaptic operations per sample"),
     "spikes": Metric("spikes per sample"),
@@ -94,11 +96,15 @@ METRICS: dict[str, Metric] = {
     "first_useful_step_snn": Metric("SNN: first step better than chance", "frame steps"),
     "chance_accuracy": Metric("chance accuracy (most frequent class)", _PCT),
     "chance_bar": Metric("chance + its 99% binomial margin", _PCT),
-    "snn_ops": Metric("SNN operations per sample (input MACs + SOPs)"),
+    "snn_ops": Metric("SNN operations per sample (input MACs + SOPs + membrane updates)"),
+    "membrane_updates": Metric("SNN membrane updates per sample"),
+    "ann_accuracy_running": Metric("ANN test accuracy at the last step, running readout", _PCT),
     "ops_ratio": Metric("SNN operations over ANN MACs"),
 }
 for _T in (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024):
     METRICS[f"accuracy_T{_T}"] = Metric(f"test accuracy at T = {_T}", _PCT)
+    METRICS[f"conversion_loss_T{_T}"] = Metric(f"conversion loss at T = {_T}: source ANN − SNN "
+                                               "test accuracy", "points")
 
 CURVES: dict[str, Curve] = {
     "accuracy_per_timestep": Curve(Metric("test accuracy", _PCT), "timesteps T"),
@@ -117,10 +123,17 @@ CURVES: dict[str, Curve] = {
     "loss_per_epoch": Curve(Metric("training loss"), "epoch"),
     "threshold_per_layer": Curve(Metric("threshold θ"), "layer"),
     "noise_std_per_layer": Curve(Metric("noise σ", "θ"), "layer"),
-    "gap_mean_per_layer": Curve(Metric("gap mean, SNN rate − ANN", "θ"), "layer"),
-    "gap_std_per_layer": Curve(Metric("gap std, SNN rate − ANN", "θ"), "layer"),
+    "gap_mean_per_layer": Curve(Metric("gap mean, SNN rate − ANN, at the T σ is fitted at, "
+                                       "validation images", "θ"), "layer"),
+    "gap_std_per_layer": Curve(Metric("gap std, SNN rate − ANN, at the T σ is fitted at, "
+                                      "validation images", "θ"), "layer"),
     "held_bytes_per_segment": Curve(Metric("bytes saved for backward", "bytes"), "segment"),
 }
+for _T in (1, 2, 4):  # the conversion gap measured at low T on the test images
+    CURVES[f"gap_mean_per_layer_T{_T}"] = Curve(
+        Metric(f"gap mean at T = {_T}, SNN rate − ANN, test images", "θ"), "layer")
+    CURVES[f"gap_std_per_layer_T{_T}"] = Curve(
+        Metric(f"gap std at T = {_T}, SNN rate − ANN, test images", "θ"), "layer")
 _LAYER_CURVES = {
     "residual_outside_fraction": Metric("fraction with v[T] outside [0, θ)"),
     "misrepresented_fraction": Metric("fraction whose spike count is misrepresented"),

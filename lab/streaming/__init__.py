@@ -41,6 +41,7 @@ from .snn import (
     StreamingSNN,
     fanouts,
     hidden_nodes,
+    membrane_updates,
     ops_per_step,
     outputs,
     percentile_thresholds,
@@ -195,12 +196,16 @@ def run(config: Config, progress: training.Progress | None = None) -> dict:
         run_ann, lambda o, labels: anytime_loss(o, labels, start), x, y), len(y))
     metrics = {
         "accuracy": float(out.snn_accuracy[-1]), "ann_accuracy": float(out.ann_accuracy[-1]),
+        # the ANN read out as its SNN is (running mean): the like-for-like comparison
+        "ann_accuracy_running": float(out.ann_running_accuracy[-1]),
         "timesteps": config.n_time_bins * config.steps_per_frame,
         "first_step": out.first_step,
         "first_useful_step_ann": out.first_useful(out.ann_accuracy),
         "first_useful_step_snn": out.first_useful(out.snn_accuracy),
         "chance_accuracy": chance, "chance_bar": bar,
         "ann_macs": sum(out.ann_macs), "snn_ops": sum(out.snn_ops),
+        "membrane_updates": membrane_updates(out.graph, config.steps_per_frame)
+        * config.n_time_bins,
         "ops_ratio": sum(out.snn_ops) / sum(out.ann_macs), "final_loss": out.loss_per_epoch[-1],
         **cost.metrics(),
         "inference_bytes": measure.inference_bytes(out.graph, split.x_test[:1], run_ann),

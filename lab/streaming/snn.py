@@ -161,14 +161,23 @@ def _path(layer: nn.Module) -> list[nn.Module]:
     return list(layer) if isinstance(layer, nn.Sequential) else [layer]
 
 
+def membrane_updates(graph: Graph, steps_per_frame: int) -> float:
+    """Membrane updates per frame step and sample: every hidden neuron, every one of K steps."""
+    return float(sum(torch.Size(graph.shapes[n]).numel() for n in hidden_nodes(graph))
+                 * steps_per_frame)
+
+
 def ops_per_step(graph: Graph, run: SNNRun, batch: int) -> tuple[list[float], list[float]]:
     """Per frame step and sample: (ANN MACs, SNN operations).
 
     The ANN computes every edge densely at every step. The SNN's input edges carry analog
     frames: their current is computed once per frame, at the same dense MAC cost; every other
-    edge costs the synaptic operations of the spikes it carries, over the frame's K steps.
+    edge costs the synaptic operations of the spikes it carries, over the frame's K steps; and
+    every hidden neuron updates its membrane at each of the K steps (one accumulate each,
+    `membrane_updates`), which an event count alone would leave out.
     """
     macs = {name: float(f.sum()) for name, f in fanouts(graph).items()}
     input_macs = sum(macs[e.name] for e in graph.outgoing(graph.input))
     sops = run.sops.unflatten(0, (-1, run.steps_per_frame)).sum(1) / batch
-    return [sum(macs.values())] * len(sops), (input_macs + sops).tolist()
+    updates = membrane_updates(graph, run.steps_per_frame)
+    return [sum(macs.values())] * len(sops), (input_macs + sops + updates).tolist()
