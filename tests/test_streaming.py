@@ -208,8 +208,12 @@ def test_fanouts_count_synapses_and_sops_count_spikes_times_fanout():
     ann_macs, snn_ops = S.ops_per_step(graph, run, batch=2)
     assert ann_macs[0] == sum(float(f.sum()) for f in fan.values())
     input_macs = float(fan["input->conv1"].sum())
-    assert snn_ops[0] == input_macs  # nothing fires in the first frame: only the input's MACs
-    assert sum(snn_ops) == pytest.approx(5 * input_macs + float(run.sops.sum()) / 2)
+    updates = S.membrane_updates(graph, run.steps_per_frame)  # every hidden neuron, K steps
+    assert updates == run.steps_per_frame * sum(
+        torch.Size(graph.shapes[n]).numel() for n in ("conv1", "conv2", "fc"))
+    # nothing fires in the first frame: only the input's MACs and the membrane updates
+    assert snn_ops[0] == input_macs + updates
+    assert sum(snn_ops) == pytest.approx(5 * (input_macs + updates) + float(run.sops.sum()) / 2)
 
 
 def test_thresholds_are_percentiles_of_positive_states():

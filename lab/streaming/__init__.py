@@ -56,7 +56,9 @@ __all__ = [
     "seen_frames", "simulate", "train", "unroll",
 ]
 
-DATASETS = data.names("events")
+_EVENT_SETS = {"nmnist_like": "NMNISTLike", "moving_digits": "MovingDigits"}
+# the registered event sets this method has a loader for
+DATASETS = tuple(n for n in data.names("events") if n in _EVENT_SETS)
 CALIBRATION_SAMPLES = 256  # training recordings whose ANN states set the thresholds
 
 
@@ -69,10 +71,10 @@ def load_frames(dataset: str, n_time_bins: int, downsample: int = 1
     'nmnist_like': MNIST digits seen by three saccades of a 34×34 sensor; 'moving_digits': a
     digit crossing a 16×16 sensor twice, the class being the order of the two directions.
     """
-    from lab.events.datasets import MovingDigits, NMNISTLike, to_frames
+    from lab.events import datasets
 
     cfg.one_of("dataset", dataset, DATASETS)
-    kind = NMNISTLike if dataset == "nmnist_like" else MovingDigits
+    kind, to_frames = getattr(datasets, _EVENT_SETS[dataset]), datasets.to_frames
     sets = [kind(split) for split in ("train", "test")]
     (x_train, y_train), (x_test, y_test) = (to_frames(s, n_time_bins) for s in sets)
     if downsample > 1:
