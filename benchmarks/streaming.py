@@ -119,7 +119,8 @@ def main() -> None:
 
 def no_floor_accuracy(out: S.Outcome, dataset: str) -> float:
     """Final test accuracy of the same SNN without its v_min floor (v_min = −inf)."""
-    split, _ = S.load_frames(dataset, out.config.n_time_bins, out.config.downsample)
+    split, _ = S.load_frames(dataset, out.config.n_time_bins, out.config.downsample,
+                             out.config.data_dir)
     run = S.simulate(out.graph, split.x_test.transpose(0, 1), out.thresholds,
                      out.config.steps_per_frame, out.config.v_init, v_min=-float("inf"))
     start = S.first_step(out.graph, "streaming")

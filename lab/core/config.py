@@ -46,10 +46,13 @@ class FieldSpec:
     high: float | None = None
     unit: str = ""
     help: str = ""
+    path: bool = False
 
     def valid(self) -> str:
         """The valid values in words, e.g. 'an integer in [1, 1024] (steps)'."""
-        if self.choices is not None:
+        if self.path:
+            text = "a folder path ('' when the dataset needs none)"
+        elif self.choices is not None:
             text = f"one of {', '.join(map(str, self.choices))}"
         elif self.kind is bool:
             text = "true or false"
@@ -60,7 +63,9 @@ class FieldSpec:
 
     def check(self, value: Any) -> None:
         """Raise ConfigError('name must be VALID, got VALUE') unless `value` is accepted."""
-        if self.choices is not None:
+        if self.path:
+            ok = isinstance(value, str) and "\x00" not in value
+        elif self.choices is not None:
             ok = value in self.choices
         elif self.kind is bool:
             ok = isinstance(value, bool)
@@ -84,19 +89,19 @@ def _num(x: float | None) -> str:
 
 
 def setting(default: Any, *, choices: tuple[Any, ...] | None = None, low: float | None = None,
-            high: float | None = None, unit: str = "", help: str = "") -> Any:
+            high: float | None = None, unit: str = "", help: str = "", path: bool = False) -> Any:
     """A dataclass field with its valid values declared as data (see `spec`).
 
     Numbers need both bounds (use ±math.inf only where an infinite value means something, e.g.
-    'no floor'); strings need `choices`.
+    'no floor'); strings need `choices`, or `path=True` for a folder.
     """
     kind = type(default)
     if kind in (int, float) and choices is None and (low is None or high is None):
         raise TypeError("numeric settings need both low and high")
-    if kind is str and choices is None:
-        raise TypeError("string settings need choices")
+    if kind is str and choices is None and not path:
+        raise TypeError("string settings need choices (or path=True)")
     meta = {"choices": tuple(choices) if choices is not None else None, "low": low,
-            "high": high, "unit": unit, "help": help}
+            "high": high, "unit": unit, "help": help, "path": path}
     return dataclasses.field(default=default, metadata={"lab": meta})
 
 
@@ -173,6 +178,11 @@ def device_setting() -> Any:
 
 def threshold_setting(default: float = 1.0) -> Any:
     return setting(default, low=1e-3, high=1e3, unit="θ, membrane units")
+
+
+def data_dir_setting() -> Any:
+    return setting("", path=True, help="folder of real event files (tonic's layout), for "
+                   "datasets read from disk (nmnist)")
 
 
 def as_dict(config: Any) -> dict[str, Any]:

@@ -39,6 +39,10 @@ REGISTRY: dict[str, DatasetInfo] = {d.name: d for d in (
                 "saccades, 34×34"),
     DatasetInfo("moving_digits", "events", "a digit crossing a 16×16 emulated DVS twice; the "
                 "class is the order of the two directions"),
+    DatasetInfo("nmnist", "events", "N-MNIST (Orchard et al. 2015), real recordings read "
+                "from --data-dir through tonic, 34×34"),
+    DatasetInfo("order_gap", "events", "two bars sweep an 8×8 sensor, a random gap apart; the "
+                "class is which came first (generated, lab.events.order_gap)"),
 )}
 
 

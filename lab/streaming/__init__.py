@@ -56,31 +56,39 @@ __all__ = [
     "seen_frames", "simulate", "train", "unroll",
 ]
 
-_EVENT_SETS = {"nmnist_like": "NMNISTLike", "moving_digits": "MovingDigits"}
+_EVENT_SETS = {"nmnist_like": "NMNISTLike", "moving_digits": "MovingDigits", "nmnist": ""}
 # the registered event sets this method has a loader for
 DATASETS = tuple(n for n in data.names("events") if n in _EVENT_SETS)
 CALIBRATION_SAMPLES = 256  # training recordings whose ANN states set the thresholds
 
 
 @lru_cache(maxsize=4)
-def load_frames(dataset: str, n_time_bins: int, downsample: int = 1
+def load_frames(dataset: str, n_time_bins: int, downsample: int = 1, data_dir: str = ""
                 ) -> tuple[data.Split, tuple[str, ...]]:
-    """An emulated event set at its default size and data seed 0, as event counts
-    `[N, T, 2, H/ds, W/ds]` (`downsample` = ds sums ds×ds pixel blocks), and its class names.
+    """An event set as event counts `[N, T, 2, H/ds, W/ds]` (`downsample` = ds sums ds×ds
+    pixel blocks), and its class names.
 
     'nmnist_like': MNIST digits seen by three saccades of a 34×34 sensor; 'moving_digits': a
-    digit crossing a 16×16 sensor twice, the class being the order of the two directions.
+    digit crossing a 16×16 sensor twice, the class being the order of the two directions (both
+    emulated at their default size, data seed 0); 'nmnist': the real N-MNIST files under
+    `data_dir` (`lab.events.real`, binned once and cached).
     """
-    from lab.events import datasets
+    from lab.events import datasets, real
 
     cfg.one_of("dataset", dataset, DATASETS)
-    kind, to_frames = getattr(datasets, _EVENT_SETS[dataset]), datasets.to_frames
-    sets = [kind(split) for split in ("train", "test")]
-    (x_train, y_train), (x_test, y_test) = (to_frames(s, n_time_bins) for s in sets)
+    if dataset == "nmnist":
+        split = real.frames(dataset, data_dir, n_time_bins)
+        x_train, y_train, x_test, y_test = split.x_train, split.y_train, split.x_test, split.y_test
+        classes = tuple(str(d) for d in range(10))
+    else:
+        kind, to_frames = getattr(datasets, _EVENT_SETS[dataset]), datasets.to_frames
+        sets = [kind(split) for split in ("train", "test")]
+        (x_train, y_train), (x_test, y_test) = (to_frames(s, n_time_bins) for s in sets)
+        classes = tuple(kind.classes)
     if downsample > 1:
         x_train, x_test = (F.avg_pool2d(x.flatten(0, 1), downsample).unflatten(0, x.shape[:2])
                            * downsample**2 for x in (x_train, x_test))
-    return data.Split(x_train, y_train, x_test, y_test, dataset), tuple(kind.classes)
+    return data.Split(x_train, y_train, x_test, y_test, dataset), classes
 
 
 @dataclass(frozen=True)
@@ -95,6 +103,7 @@ class Config:
     """
 
     dataset: str = cfg.setting("nmnist_like", choices=DATASETS)
+    data_dir: str = cfg.data_dir_setting()
     rollout: str = cfg.setting("streaming", choices=ROLLOUTS)
     skips: bool = cfg.setting(True)
     n_time_bins: int = cfg.setting(8, low=5, high=64,
@@ -114,6 +123,9 @@ class Config:
 
     def __post_init__(self) -> None:
         cfg.validate(self)
+        cfg.require(self.dataset != "nmnist" or bool(self.data_dir.strip()), "data_dir",
+                    "the folder holding NMNIST/ (tonic's layout) for dataset nmnist",
+                    self.data_dir)
 
 
 @dataclass
@@ -157,7 +169,8 @@ def networks(config: Config, input_shape: tuple[int, ...], num_classes: int
 def experiment(config: Config, progress: training.Progress | None = None) -> Outcome:
     """Train the ANN in its rollout, convert it to the delay-matched SNN, measure both."""
     device = cfg.resolve_device(config.device)
-    split, _ = load_frames(config.dataset, config.n_time_bins, config.downsample)
+    split, _ = load_frames(config.dataset, config.n_time_bins, config.downsample,
+                           config.data_dir)
     training.seed_everything(config.seed)
     graph = make_graph(tuple(split.x_train.shape[2:]), split.num_classes, config.skips)
     fraction = (lambda f, msg: progress(0.85 * f, msg)) if progress else None
@@ -191,7 +204,8 @@ def run(config: Config, progress: training.Progress | None = None) -> dict:
     """
     out = experiment(config, progress)
     chance, bar = chance_level(out.labels)
-    split, _ = load_frames(config.dataset, config.n_time_bins, config.downsample)
+    split, _ = load_frames(config.dataset, config.n_time_bins, config.downsample,
+                           config.data_dir)
     x, y = split.x_train[: config.batch_size], split.y_train[: config.batch_size]
     start, run_ann = first_step(out.graph, config.rollout), forward(config.rollout)
     cost = costs.step_cost(out.graph.cpu(), costs.single_unit(
