@@ -1,132 +1,198 @@
-"""Benchmark: ANN-to-SNN conversion at ultra-low latency (threshold balancing, QCFS, noise).
+"""Benchmark: conversion at depth — residual noise against QCFS(L) and QCFS(L = T), paired.
 
-Same data split, seed, architecture and epochs for every ANN; each converts to plain IF
-neurons and runs once to T_max, which gives the accuracy at every T ≤ T_max. Threshold
-balancing converts one ReLU ANN twice: classic (v[0] = 0) and with v[0] = θ/2.
+Every arm shares the data split, architecture (BatchNorm on, folded at conversion), epochs and
+model seeds 0..N−1: QCFS at L = 4 and residual noise at L = 4 (σ fitted on the validation
+images at T = L, the authors' setting) are each one network read at every T ≤ T_max; QCFS with
+L = T is one network per T ∈ {1, 2, 4} (at T = L it is the QCFS(L) network). The configs are
+`lab.sweep` specs; they run through the sweep engine (a Dask LocalCluster of --workers processes,
+one torch thread each) into a results store — a temporary one, or --results FILE, where a
+re-run resumes — or, with --quick, one after another in this process: on 2 shared cores the
+cluster's start alone took 10–20 s of the minute (`--engine` picks either).
 
-    python benchmarks/conversion.py            # MNIST-5k, CNN, 8 epochs (minutes on 2 cores)
-    python benchmarks/conversion.py --quick    # digits, MLP, 10 epochs (< 1 min)
+Reported per depth, on the test set, whatever the sign: accuracy and conversion loss (ANN −
+SNN) at T = 1, 2, 4 with 95% intervals; the gap (SNN rate − ANN activation)/θ per layer; the
+paired differences noise − QCFS(L) and noise − QCFS(L = T) over matched seeds. Nothing is
+chosen on the test set; `noise_T_within1` is the median over seeds of the first T from which
+the noise SNN stays within 1 point of its ANN on the *validation* images.
+
+    python benchmarks/conversion.py           # MNIST-5k, MLP depths 2, 4, 8, 5 seeds, 15
+                                              # epochs, sweep on 2 workers (11 min, load ≈ 5)
+    python benchmarks/conversion.py --quick   # digits, MLP depth 4, 3 seeds, 10 epochs,
+                                              # in this process (30 s)
+
+The MLP is the default (`--arch cnn` runs the VGG-style CNN, far slower on CPU). Depth 2 is in
+the full run to show how the gap grows with depth; the goal is checked at depth ≥ 4. A floor
+to keep in mind: at T = 2 an L = 4 network's first layer (constant input, no residual error)
+already has a gap std of ≈ 0.12 θ from quantization alone, so the ratio cannot fall far below
+0.12 / (QCFS's deepest gap std).
+
+RESULT (last line), at the deepest depth: gap_std_ratio_T2 is the last hidden layer's gap std
+at T = 2, residual noise over QCFS (ratio of the means over seeds); noise_minus_qcfs_T2 and
+noise_minus_qcfsLT_T1 are paired differences in points with their 95% intervals; ann_acc is
+the residual-noise ANN's mean test accuracy.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import math
+import os
+import statistics
+import tempfile
+import time
+from types import SimpleNamespace
 
 import torch
 
-from lab import conversion
-from lab.core import data, encoding, operations
+from lab import registry
+from lab.conversion import comparison as cmp
+from lab.core import config as cfg
+from lab.core import stats
+from lab.core.results import ResultsStore
+from lab.sweep import connect, key, make, run
 
-GOAL_T1_MARGIN, GOAL_T2_MARGIN, GOAL_NOISE_T, GOAL_TB_T = 5.0, 5.0, 8, 32
+GOAL_GAP_RATIO_T2 = 0.75  # the deepest layer's gap std at T = 2, noise over QCFS, depth ≥ 4
+ARMS = (cmp.QCFS, cmp.NOISE, cmp.QCFS_LT)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="digits + MLP, < 1 min")
+    parser.add_argument("--quick", action="store_true", help="digits, depth 4, 3 seeds (< 1 min)")
     parser.add_argument("--dataset", default=None, help="default: mnist (digits with --quick)")
-    parser.add_argument("--arch", default=None, help="default: cnn (mlp with --quick)")
-    parser.add_argument("--epochs", type=int, default=None, help="default: 8 (10 with --quick)")
-    parser.add_argument("--timesteps", type=int, default=64)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--arch", default="mlp", choices=("mlp", "cnn"))
+    parser.add_argument("--depths", default=None,
+                        help="comma-separated; default 2,4,8 (4 with --quick)")
+    parser.add_argument("--epochs", type=int, default=None, help="default: 10 (quick) / 15")
+    parser.add_argument("--seeds", type=int, default=None, help="default: 5 (3 with --quick)")
+    parser.add_argument("--timesteps", type=int, default=None, help="T_max; default 16")
+    parser.add_argument("--calibration-timesteps", type=int, default=0,
+                        help="T at which σ is fitted on validation (default 0: T = L)")
+    parser.add_argument("--engine", default=None, choices=("sweep", "process"),
+                        help="sweep: Dask workers and a results store (default); process: "
+                        "one after another in this process (default with --quick)")
+    parser.add_argument("--workers", type=int, default=2, help="sweep workers")
+    parser.add_argument("--threshold-balancing", action="store_true",
+                        help="add threshold balancing, v[0] = 0 and θ/2 (two runs per seed)")
+    parser.add_argument("--results", default=None, help="results store (default: temporary)")
     args = parser.parse_args()
-    if args.quick:  # tiny MLP: one thread is as fast, and gives notebook 02's numbers
-        torch.set_num_threads(1)
-    base = conversion.Config(
-        dataset=args.dataset or ("digits" if args.quick else "mnist"),
-        arch=args.arch or ("mlp" if args.quick else "cnn"),
-        epochs=args.epochs or (10 if args.quick else 8),
-        timesteps=args.timesteps, seed=args.seed, device="cpu")
-    split = data.load(base.dataset, seed=base.seed)
-    print(f"# {base.dataset} ({len(split.y_train)} train / {len(split.y_test)} test), "
-          f"{base.arch}, {base.epochs} epochs, seed {base.seed}, L = {base.levels}, "
-          f"σ fitted at T = {base.calibration_timesteps}")
-
-    def variant(name: str, **changes) -> conversion.Outcome:
-        return conversion.experiment(dataclasses.replace(base, variant=name, **changes),
-                                     split=split)
-
-    tb_classic = variant("threshold-balancing", v_init=0.0)
-    outcomes = {
-        "TB v0=0": tb_classic,
-        "TB v0=θ/2": conversion.experiment(
-            dataclasses.replace(base, variant="threshold-balancing", v_init=0.5), split=split,
-            ann=tb_classic.ann),
-        "QCFS": variant("qcfs"),
-        "noise": variant("residual-noise"),
-    }
-    report(outcomes, split, base.timesteps)
+    depths = tuple(int(d) for d in (args.depths or ("4" if args.quick else "2,4,8")).split(","))
+    seeds = args.seeds or (3 if args.quick else 5)
+    base = {"dataset": args.dataset or ("digits" if args.quick else "mnist"), "arch": args.arch,
+            "epochs": args.epochs or (10 if args.quick else 15), "batch_norm": True,
+            "timesteps": args.timesteps or 16, "device": "cpu",
+            "calibration_timesteps": args.calibration_timesteps}
+    print(f"# {base['dataset']}, {base['arch']} depths {depths}, BatchNorm, {base['epochs']} "
+          f"epochs, L = 4, σ fitted at T = {args.calibration_timesteps or 'L'}, T_max = "
+          f"{base['timesteps']}, seeds 0..{seeds - 1}, load {os.getloadavg()[0]:.1f} at the start")
+    torch.set_num_threads(1)  # as on every sweep worker
+    started = time.perf_counter()
+    specs = [make(cmp.METHOD, grid, seeds)
+             for grid in cmp.grids(base, depths, threshold_balancing=args.threshold_balancing)]
+    engine = args.engine or ("process" if args.quick else "sweep")
+    runs = _sweep(specs, args.workers, args.results) if engine == "sweep" else _in_process(specs)
+    print(f"# {len(runs)} runs ({engine}) in {time.perf_counter() - started:.0f} s")
+    headline = {}
+    for depth in depths:
+        headline = report(runs, depth, args.threshold_balancing)
+    print(f"RESULT conversion depth={depths[-1]} seeds={seeds} " + " ".join(
+        f"{name}={value}" for name, value in headline.items()))
 
 
-def report(outcomes: dict[str, conversion.Outcome], split: data.Split, t_max: int) -> None:
-    grid = [T for T in conversion.TIMESTEPS if T < t_max] + [t_max]
-    names = list(outcomes)
-    print("\naccuracy (%) of each SNN at T; the ANN each was converted from in the first row")
-    print(f"{'T':>6} " + " ".join(f"{n:>10}" for n in names))
-    print(f"{'ANN':>6} " + " ".join(f"{o.ann_accuracy:>10.2f}" for o in outcomes.values()))
-    for T in grid:
-        print(f"{T:>6} " + " ".join(f"{o.simulation.accuracy_at(T):>10.2f}"
-                                    for o in outcomes.values()))
-    within = {n: o.simulation.timesteps_within(o.ann_accuracy) for n, o in outcomes.items()}
-    print(f"{'≤1pt':>6} " + " ".join(f"{_t(within[n]):>10}" for n in names))
-    print("(≤1pt: smallest T from which the SNN stays within 1 point of its ANN; - = never)")
-
-    sample = split.x_test[:256]
-    macs = operations.count_operations(outcomes["QCFS"].ann, sample).per_sample()["macs"]
-    print(f"\noperations per image (ANN: {macs / 1e6:.2f} M MACs); SNN: M synaptic ops "
-          "(+ first-layer MACs × T)")
-    print(f"{'T':>6} " + " ".join(f"{n:>10}" for n in names))
-    for T in [T for T in grid if T in (1, 2, 4, 8, t_max)]:
-        ops = [operations.count_operations(o.snn, encoding.direct(sample, T)).per_sample()["sops"]
-               for o in outcomes.values()]
-        print(f"{T:>6} " + " ".join(f"{s / 1e6:>10.2f}" for s in ops))
-    noise, qcfs = outcomes["noise"], outcomes["QCFS"]
-    print(f"\nσ per layer (units of θ) in the last noise epoch: "
-          f"{[round(s, 3) for s in noise.noise_std]}")
-    print("fraction misrepresented per layer at T = 1, 4, 16 (QCFS | noise): " + "; ".join(
-        f"L{i + 1} " + "/".join(f"{100 * float(a.misrepresented[T - 1]):.1f}" for T in (1, 4, 16)
-                                if T <= t_max)
-        + " | " + "/".join(f"{100 * float(b.misrepresented[T - 1]):.1f}" for T in (1, 4, 16)
-                           if T <= t_max) + " %"
-        for i, (a, b) in enumerate(zip(qcfs.simulation.layers, noise.simulation.layers,
-                                       strict=True))))
-
-    acc = {n: {T: o.simulation.accuracy_at(T) for T in grid} for n, o in outcomes.items()}
-    tb_within = within["TB v0=0"]
-    goals = [
-        (f"noise beats QCFS at T=1 by ≥ {GOAL_T1_MARGIN:g} points",
-         acc["noise"][1] - acc["QCFS"][1] >= GOAL_T1_MARGIN,
-         f"{acc['noise'][1]:.2f} vs {acc['QCFS'][1]:.2f}"),
-        (f"noise beats QCFS at T=2 by ≥ {GOAL_T2_MARGIN:g} points",
-         2 in acc["noise"] and acc["noise"][2] - acc["QCFS"][2] >= GOAL_T2_MARGIN,
-         f"{acc['noise'].get(2, float('nan')):.2f} vs {acc['QCFS'].get(2, float('nan')):.2f}"),
-        (f"noise within 1 point of its ANN by T ≤ {GOAL_NOISE_T}",
-         within["noise"] is not None and within["noise"] <= GOAL_NOISE_T,
-         f"T = {_t(within['noise'])}"),
-        (f"threshold balancing (v0=0) needs T ≥ {GOAL_TB_T}",
-         tb_within is None or tb_within >= GOAL_TB_T, f"T = {_t(tb_within)}"),
-    ]
-    print()
-    for text, met, measured in goals:
-        print(f"goal {'MET   ' if met else 'MISSED'} {text}: {measured}")
-    print(f"RESULT conversion ann_acc={outcomes['TB v0=0'].ann_accuracy:.2f} "
-          f"tb_T_within1={_n(tb_within)} qcfs_acc_T1={acc['QCFS'][1]:.2f} "
-          f"qcfs_acc_T2={acc['QCFS'].get(2, float('nan')):.2f} "
-          f"noise_acc_T1={acc['noise'][1]:.2f} "
-          f"noise_acc_T2={acc['noise'].get(2, float('nan')):.2f} "
-          f"noise_acc_T4={acc['noise'].get(4, float('nan')):.2f} "
-          f"noise_T_within1={_n(within['noise'])} tb_half_T_within1={_n(within['TB v0=θ/2'])} "
-          f"qcfs_T_within1={_n(within['QCFS'])} qcfs_ann_acc={qcfs.ann_accuracy:.2f} "
-          f"noise_ann_acc={noise.ann_accuracy:.2f}")
+def _sweep(specs: list, workers: int, results: str | None) -> list:
+    """Every config of `specs` through the sweep engine; the finished runs, read back."""
+    with tempfile.TemporaryDirectory() as tmp:
+        store = ResultsStore(results or os.path.join(tmp, "conversion.sqlite"))
+        with connect(workers=workers) as client:
+            for spec in specs:
+                outcome = run(spec, store, client, progress=False)
+                if outcome.failed:
+                    raise SystemExit(f"{len(outcome.failed)} runs failed: see {store.path}")
+        wanted = {key(cfg.as_dict(c)) for spec in specs for c in spec.configs()}
+        return [r for r in store.runs(cmp.METHOD, status="finished") if key(r.config) in wanted]
 
 
-def _t(value: int | None) -> str:
-    return "-" if value is None else str(value)
+def _in_process(specs: list) -> list:
+    """The same configs one after another in this process (no store, no cluster to start)."""
+    runs = []
+    for config in (c for spec in specs for c in spec.configs()):
+        result = registry.method(cmp.METHOD).run(config)
+        runs.append(SimpleNamespace(config=cfg.as_dict(config), metrics=result["metrics"],
+                                    curves=result["curves"]))
+    return runs
 
 
-def _n(value: int | None) -> int:
-    """-1 where the SNN never comes within 1 point up to T_max (RESULT values are numbers)."""
-    return -1 if value is None else value
+def report(runs: list, depth: int, threshold_balancing: bool) -> dict[str, str]:
+    """Print the tables of one depth; return its RESULT fields."""
+    arms = ARMS + (("TB v0=0", "TB v0=θ/2") if threshold_balancing else ())
+    print(f"\n## depth {depth}: test accuracy (%) at T, mean [95% interval] over seeds")
+    print(f"{'':>16} " + " ".join(f"{'T = ' + str(T):>20}" for T in cmp.COMPARED_TIMESTEPS)
+          + f" {'its ANN':>20}")
+    for name in arms:
+        cells = [_interval(cmp.values(runs, depth, name, T)) for T in cmp.COMPARED_TIMESTEPS]
+        ann = _interval(cmp.values(runs, depth, name, 1, "ann_accuracy"))
+        if name == cmp.QCFS_LT:  # one ANN per T
+            ann = "/".join(f"{_mean(cmp.values(runs, depth, name, T, 'ann_accuracy')):.2f}"
+                           for T in cmp.COMPARED_TIMESTEPS)
+        print(f"{name:>16} " + " ".join(f"{c:>20}" for c in cells) + f" {ann:>20}")
+    loss = "conversion_loss_T{T}"
+    print("conversion loss (ANN − SNN, points) at T = 1, 2, 4: " + "; ".join(
+        f"{name} " + "/".join(f"{_mean(cmp.values(runs, depth, name, T, loss)):.2f}"
+                              for T in cmp.COMPARED_TIMESTEPS) for name in arms))
+
+    print("gap std per layer (units of θ, test images), mean over seeds:")
+    for T in cmp.COMPARED_TIMESTEPS:
+        for name in (cmp.QCFS, cmp.NOISE, cmp.QCFS_LT):
+            layers = _per_layer(runs, depth, name, T, f"gap_std_per_layer_T{T}")
+            means = _per_layer(runs, depth, name, T, f"gap_mean_per_layer_T{T}")
+            print(f"  T = {T} {name:>15}: std {layers}  mean {means}")
+    print(f"σ per layer (units of θ, last epoch): "
+          f"{_per_layer(runs, depth, cmp.NOISE, 1, 'noise_std_per_layer')}")
+
+    result = {}
+    for other, tag in ((cmp.QCFS, "qcfs"), (cmp.QCFS_LT, "qcfsLT")):
+        for T in cmp.COMPARED_TIMESTEPS:
+            diff = cmp.paired(cmp.values(runs, depth, cmp.NOISE, T),
+                              cmp.values(runs, depth, other, T))
+            word = ("no measurable difference" if not diff.ci_low > 0 and not diff.ci_high < 0
+                    else "noise higher" if diff.mean_diff > 0 else "noise lower")
+            print(f"noise − {other} at T = {T}: {diff.mean_diff:+.2f} points, 95% interval "
+                  f"[{diff.ci_low:+.2f}, {diff.ci_high:+.2f}], p = {diff.p_value:.2g}, "
+                  f"n = {diff.n}: {word}")
+            result[f"noise_minus_{tag}_T{T}"] = diff
+    ratio = cmp.ratio_of_means(cmp.deepest_gap_std(runs, depth, cmp.NOISE, 2),
+                               cmp.deepest_gap_std(runs, depth, cmp.QCFS, 2))
+    within = [-1 if r.metrics.get("timesteps_within_1pt_of_ann") is None
+              else r.metrics["timesteps_within_1pt_of_ann"]
+              for r in cmp.by_seed(runs, depth, cmp.NOISE, 1).values()]
+    status = "n/a   " if depth < 4 else "MET   " if ratio <= GOAL_GAP_RATIO_T2 else "MISSED"
+    print(f"goal {status} deepest layer's gap std at T = 2, noise over QCFS ≤ "
+          f"{GOAL_GAP_RATIO_T2} at depth ≥ 4: {ratio:.3f}")
+    t2, lt1 = result["noise_minus_qcfs_T2"], result["noise_minus_qcfsLT_T1"]
+    return {"gap_std_ratio_T2": f"{ratio:.3f}", "noise_minus_qcfs_T2": f"{t2.mean_diff:.2f}",
+            "ci_low_T2": f"{t2.ci_low:.2f}", "ci_high_T2": f"{t2.ci_high:.2f}",
+            "noise_minus_qcfsLT_T1": f"{lt1.mean_diff:.2f}",
+            "ci_low_qcfsLT_T1": f"{lt1.ci_low:.2f}", "ci_high_qcfsLT_T1": f"{lt1.ci_high:.2f}",
+            "ann_acc": f"{_mean(cmp.values(runs, depth, cmp.NOISE, 1, 'ann_accuracy')):.2f}",
+            "noise_T_within1": str(statistics.median_high(within) if within else -1)}  # -1: never
+
+
+def _interval(by_seed: dict[int, float]) -> str:
+    if not by_seed:
+        return "-"
+    s = stats.summary(list(by_seed.values()))
+    return f"{s.mean:.2f}" if s.n < 2 else f"{s.mean:.2f} [{s.ci_low:.1f}, {s.ci_high:.1f}]"
+
+
+def _mean(by_seed: dict[int, float]) -> float:
+    return statistics.fmean(by_seed.values()) if by_seed else math.nan
+
+
+def _per_layer(runs: list, depth: int, name: str, timesteps: int, curve: str) -> str:
+    """The mean over seeds of a per-layer curve, as a short list."""
+    found = [r.curves[curve] for r in cmp.by_seed(runs, depth, name, timesteps).values()]
+    if not found:
+        return "-"
+    return "[" + ", ".join(f"{statistics.fmean(col):.3f}" for col in zip(*found, strict=True)) + "]"
 
 
 if __name__ == "__main__":

@@ -219,7 +219,8 @@ def test_timesteps_within():
 @pytest.mark.parametrize("field, value", [("levels", 0), ("levels", 2.5), ("v_init", 1.0),
                                           ("noise_std", -0.1), ("timesteps", 0),
                                           ("variant", "magic"), ("percentile", 100.5),
-                                          ("calibration_timesteps", 0), ("noise", "pink")])
+                                          ("calibration_timesteps", -1), ("noise", "pink"),
+                                          ("depth", 0), ("depth", 33), ("width", 0)])
 def test_bad_config_names_the_parameter(field, value):
     with pytest.raises(ConfigError, match=field):
         Config(**{field: value})

@@ -10,26 +10,32 @@ arrive unevenly push v[T] out of [0, θ), and the spike count then misrepresents
 residual error. The package, one idea a module:
 
     activations   the ANN's activations: clipped ReLU, QCFS, QCFS + residual noise
-    convert       ANN → SNN
+    fold          BatchNorm folded into the Linear or Conv2d before it
+    convert       ANN → SNN (folding BatchNorm first)
     calibration   thresholds by percentile; the per-layer gap SNN − ANN; σ fitted to it
     residual      accuracy at every T and the residual potential per layer, from one run
+    comparison    residual noise against QCFS(L) and QCFS(L = T) over seeds, paired
+    cifar         CIFAR-10/100 through torchvision, from files on disk (not yet registered)
     experiment    the method: Config, train the ANN, convert, measure, `run`
 """
 
 from .activations import NOISE_KINDS, QCFS, ClippedReLU, ResidualNoise, floor_ste, qcfs
 from .calibration import Gap, fit_noise, residual_gap, threshold_balance
-from .convert import ACTIVATIONS, CONVERTIBLE, activation_layers, convert
+from .convert import ACTIVATIONS, CONVERTIBLE, activation_layers, check_convertible, convert
 from .experiment import (
     CALIBRATION_SAMPLES,
+    MECHANISM_TIMESTEPS,
     VARIANTS,
     Config,
     Outcome,
     activation,
+    build_ann,
     experiment,
     networks,
     run,
     train_ann,
 )
+from .fold import fold_batch_norm, fold_layer
 from .residual import (
     HISTOGRAM_BINS,
     HISTOGRAM_RANGE,
@@ -43,8 +49,9 @@ from .residual import (
 
 __all__ = [
     "ACTIVATIONS", "CALIBRATION_SAMPLES", "CONVERTIBLE", "HISTOGRAM_BINS", "HISTOGRAM_RANGE",
-    "NOISE_KINDS", "QCFS", "TIMESTEPS", "VARIANTS", "ClippedReLU", "Config", "Gap", "LayerRecord",
-    "Outcome", "ResidualNoise", "Simulation", "activation", "activation_layers", "convert",
-    "experiment", "fit_noise", "floor_ste", "histogram_edges", "ideal_spike_count", "qcfs",
+    "MECHANISM_TIMESTEPS", "NOISE_KINDS", "QCFS", "TIMESTEPS", "VARIANTS", "ClippedReLU",
+    "Config", "Gap", "LayerRecord", "Outcome", "ResidualNoise", "Simulation", "activation",
+    "activation_layers", "build_ann", "check_convertible", "convert", "experiment", "fit_noise",
+    "floor_ste", "fold_batch_norm", "fold_layer", "histogram_edges", "ideal_spike_count", "qcfs",
     "networks", "residual_gap", "run", "simulate_accuracy", "threshold_balance", "train_ann",
 ]

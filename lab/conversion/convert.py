@@ -1,8 +1,8 @@
 """ANN → SNN: every activation becomes a plain IF neuron (reset by subtraction, emitting θ·s).
 
 θ per layer comes from the activation's trained λ (clipped ReLU, QCFS, residual noise) or from
-threshold balancing; v[0] = v_init·θ. MaxPool is refused: the max of spikes is not the max of
-firing rates.
+threshold balancing; v[0] = v_init·θ. BatchNorm is folded into the weight layer before it
+(`fold`). MaxPool is refused: the max of spikes is not the max of firing rates.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from torch import Tensor, nn
 from ..core import models
 from ..core.neurons import SpikingNeuron
 from .activations import QCFS, ClippedReLU
+from .fold import NORMS, fold_batch_norm
 
 ACTIVATIONS = (nn.ReLU, ClippedReLU, QCFS)  # ResidualNoise is a QCFS
 CONVERTIBLE = (nn.Linear, nn.Conv2d, nn.AvgPool2d, nn.Flatten, nn.Dropout, nn.Identity)
@@ -26,20 +27,33 @@ def activation_layers(ann: nn.Module) -> list[nn.Module]:
     return [m for m in ann.children() if isinstance(m, ACTIVATIONS)]
 
 
-def convert(ann: nn.Sequential, thresholds: Sequence[float] | None = None,
-            v_init: float = 0.5) -> nn.Sequential:
-    """The SNN of `ann`: each activation → IF neuron with θ, v[0] = v_init·θ, output θ·s.
+def check_convertible(ann: nn.Sequential) -> None:
+    """Raise TypeError naming the first layer of `ann` that conversion cannot handle.
 
-    θ per layer comes from `thresholds`, else from the activation's trained λ (clipped ReLU,
-    QCFS, residual noise); plain ReLU layers need `threshold_balance`. Weights are copied.
+    Called before training too, so that an unsupported layer stops a run before it costs
+    anything. BatchNorm is accepted where it can be folded (right after Linear or Conv2d).
     """
     for name, module in ann.named_children():
         if isinstance(module, nn.MaxPool2d):
             raise TypeError(f"layer {name} (MaxPool2d) cannot be converted: the max of spikes is "
                             "not the max of firing rates; use AvgPool2d")
-        if not isinstance(module, ACTIVATIONS + CONVERTIBLE):
+        if not isinstance(module, ACTIVATIONS + CONVERTIBLE + NORMS):
+            supported = [t.__name__ for t in ACTIVATIONS + CONVERTIBLE + NORMS]
             raise TypeError(f"layer {name} ({type(module).__name__}) cannot be converted: "
-                            f"supported are {[t.__name__ for t in ACTIVATIONS + CONVERTIBLE]}")
+                            f"supported are {supported}")
+    fold_batch_norm(ann)  # refuses a BatchNorm with nothing to fold into, by name
+
+
+def convert(ann: nn.Sequential, thresholds: Sequence[float] | None = None,
+            v_init: float = 0.5) -> nn.Sequential:
+    """The SNN of `ann`: each activation → IF neuron with θ, v[0] = v_init·θ, output θ·s.
+
+    θ per layer comes from `thresholds`, else from the activation's trained λ (clipped ReLU,
+    QCFS, residual noise); plain ReLU layers need `threshold_balance`. BatchNorm is folded into
+    the weight layer before it (eval-mode statistics). Weights are copied; `ann` is unchanged.
+    """
+    check_convertible(ann)
+    ann = fold_batch_norm(ann)
     acts = activation_layers(ann)
     if thresholds is None:
         if any(not hasattr(a, "threshold") for a in acts):

@@ -23,39 +23,99 @@ STATELESS = (nn.Linear, nn.Conv2d, nn.AvgPool2d, nn.MaxPool2d, nn.Flatten, nn.Dr
 
 
 def mlp(in_features: int, hidden: tuple[int, ...], num_classes: int,
-        activation: Activation = nn.ReLU) -> nn.Sequential:
-    """Flatten → (Linear → activation) per hidden layer → Linear readout."""
+        activation: Activation = nn.ReLU, batch_norm: bool = False) -> nn.Sequential:
+    """Flatten → (Linear → [BatchNorm1d] → activation) per hidden layer → Linear readout."""
     layers: list[nn.Module] = [nn.Flatten()]
     for width in hidden:
-        layers += [nn.Linear(in_features, width), activation()]
+        layers += [nn.Linear(in_features, width), *_norm(nn.BatchNorm1d, width, batch_norm),
+                   activation()]
         in_features = width
     layers.append(nn.Linear(in_features, num_classes))
     return nn.Sequential(*layers)
 
 
 def cnn(image_shape: tuple[int, int, int], channels: tuple[int, ...], num_classes: int,
-        activation: Activation = nn.ReLU, hidden: int = 128) -> nn.Sequential:
-    """(Conv3×3 → activation → AvgPool2) per entry of `channels`, then Linear → act → Linear."""
+        activation: Activation = nn.ReLU, hidden: int = 128, batch_norm: bool = False,
+        pool_after: tuple[bool, ...] | None = None) -> nn.Sequential:
+    """(Conv3×3 → [BatchNorm2d] → activation [→ AvgPool2]) per entry of `channels`, then
+    Linear → [BatchNorm1d] → activation → Linear.
+
+    `pool_after[i]` says whether conv i ends a stage with a 2×2 average pool (default: every
+    conv does). Pooling is average, never max: the max of spikes is not the max of rates.
+    """
+    pool_after = pool_after if pool_after is not None else (True,) * len(channels)
+    if len(pool_after) != len(channels):
+        raise ValueError(f"pool_after needs one entry per conv ({len(channels)}), "
+                         f"got {len(pool_after)}")
     c, h, w = image_shape
     layers: list[nn.Module] = []
-    for out in channels:
-        layers += [nn.Conv2d(c, out, 3, padding=1), activation(), nn.AvgPool2d(2)]
-        c, h, w = out, h // 2, w // 2
+    for out, pool in zip(channels, pool_after, strict=True):
+        layers += [nn.Conv2d(c, out, 3, padding=1), *_norm(nn.BatchNorm2d, out, batch_norm),
+                   activation()]
+        if pool:
+            layers.append(nn.AvgPool2d(2))
+            h, w = h // 2, w // 2
+        c = out
     if h < 1 or w < 1:
-        raise ValueError(f"too many pooling stages ({len(channels)}) for image {image_shape}")
-    layers += [nn.Flatten(), nn.Linear(c * h * w, hidden), activation(),
+        raise ValueError(f"too many pooling stages ({sum(pool_after)}) for image {image_shape}")
+    layers += [nn.Flatten(), nn.Linear(c * h * w, hidden),
+               *_norm(nn.BatchNorm1d, hidden, batch_norm), activation(),
                nn.Linear(hidden, num_classes)]
     return nn.Sequential(*layers)
 
 
+def _norm(kind: type[nn.Module], features: int, enabled: bool) -> list[nn.Module]:
+    return [kind(features)] if enabled else []
+
+
+DEPTH_RANGE = (1, 32)  # hidden weight layers of the MLP, conv layers of the CNN
+DEFAULT_DEPTH, DEFAULT_WIDTH = 2, 128  # today's MLP 256-128 and CNN 16-32 + 128
+
+
+def mlp_widths(depth: int, width: int) -> tuple[int, ...]:
+    """Hidden widths of the MLP: (2w, w, ..., w), `depth` of them; (256, 128) by default."""
+    return (2 * width,) + (width,) * (depth - 1)
+
+
+def vgg_layout(image_shape: tuple[int, int, int], depth: int, width: int
+               ) -> tuple[tuple[int, ...], tuple[bool, ...]]:
+    """Channels and pooling of a VGG-style stack of `depth` 3×3 convs (VGG: Simonyan 2015).
+
+    Stages of convs end in a 2×2 average pool; there are min(depth, log2(side)) stages (the
+    image stays ≥ 1×1), the convs are spread evenly over them with the extra ones in the later
+    stages, and stage s has (w/8)·2^s channels, so the default (depth 2, w = 128) is 16, 32.
+    """
+    side = min(image_shape[1:])
+    stages = min(depth, max(1, side.bit_length() - 1))
+    per_stage = [depth // stages + (s >= stages - depth % stages) for s in range(stages)]
+    base = max(1, width // 8)
+    channels = tuple(base * 2**s for s, n in enumerate(per_stage) for _ in range(n))
+    pools = tuple(i == n - 1 for n in per_stage for i in range(n))
+    return channels, pools
+
+
 def build(arch: str, image_shape: tuple[int, int, int], num_classes: int,
-          activation: Activation = nn.ReLU) -> nn.Sequential:
-    """The lab's laptop-sized architectures by name: 'mlp' or 'cnn'."""
+          activation: Activation = nn.ReLU, depth: int = DEFAULT_DEPTH,
+          width: int = DEFAULT_WIDTH, batch_norm: bool = False) -> nn.Sequential:
+    """The lab's architectures by name: 'mlp' or 'cnn' (VGG-style); defaults are laptop-sized.
+
+    depth: hidden weight layers of the MLP (widths `mlp_widths`), conv layers of the CNN (its
+    classifier's hidden Linear of w units comes on top; layout `vgg_layout`). width w: units
+    of the MLP's later hidden layers and of the CNN's classifier. batch_norm: BatchNorm after
+    every hidden weight layer, before its activation. The defaults are MLP 256-128 and CNN
+    conv 16 → pool → conv 32 → pool → 128.
+    """
+    low, high = DEPTH_RANGE
+    if not (isinstance(depth, int) and low <= depth <= high):
+        raise ValueError(f"depth must be an integer in [{low}, {high}], got {depth!r}")
+    if not (isinstance(width, int) and width >= 1):
+        raise ValueError(f"width must be an integer ≥ 1, got {width!r}")
     if arch == "mlp":
         c, h, w = image_shape
-        return mlp(c * h * w, (256, 128), num_classes, activation)
+        return mlp(c * h * w, mlp_widths(depth, width), num_classes, activation, batch_norm)
     if arch == "cnn":
-        return cnn(image_shape, (16, 32), num_classes, activation)
+        channels, pools = vgg_layout(image_shape, depth, width)
+        return cnn(image_shape, channels, num_classes, activation, width, batch_norm, pools)
     raise ValueError(f"arch must be 'mlp' or 'cnn', got {arch!r}")
 
 
