@@ -10,21 +10,38 @@ Guo et al. 2023 (Front. Neurosci. 17:1047008). Two knobs:
   and every block's input is detached, so no gradient crosses a block boundary.
 
 The autograd graph then holds K steps of one block instead of T steps of the whole network.
-K = T with one block (block_size = depth) is exactly the BPTT baseline of `lab.bptt`.
+K = T with one block (block_size = depth) is exactly the BPTT baseline of `lab.bptt` (same
+gradients, tested), given the same encoding: `lab.bptt` defaults to 'direct', this module to
+'rate' (its notebook's setting), so a comparison passes one encoding to both
+(`benchmarks/ttl_bptt.py` passes `lab.bptt`'s).
+
+Two things differ between TTL and BPTT besides the gradient, and a fair comparison handles both:
+
+- updates: TTL steps the optimizer once per segment, T/K times per batch where BPTT steps once,
+  so one learning rate is not fair to both. The lab tunes the learning rate of every
+  configuration, BPTT (K = T) included, on a small grid by validation accuracy
+  (`Fit.val_accuracy`; `benchmarks/ttl_bptt.py`), rather than equalising optimizer steps,
+  which would change the algorithm (the paper updates after every segment).
+- loss scale: `final_loss` is the loss the optimizer saw, for TTL the mean over segments of a
+  K-step readout's loss. `full_sequence_loss` is the cross-entropy of the rate readout over all
+  T on the training set after training: the same quantity for every K and for `lab.bptt`.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .core import config as cfg
 from .core import costs, data, encoding, measure, models, training
 from .core.costs import Backprop, StepCost, plain_backprop, rate_loss
 from .core.neurons import NeuronState, SpikingNeuron
+from .events.order_gap import OrderGap
 
 
 def depth(arch: str) -> int:
@@ -33,17 +50,24 @@ def depth(arch: str) -> int:
     return sum(isinstance(m, (nn.Linear, nn.Conv2d)) for m in ann.modules())
 
 
+EVENT_SETS = ("nmnist_like", "moving_digits", "order_gap", "nmnist")  # the event sets `load` reads
+LOADABLE = tuple(n for n in data.names() if data.kind_of(n) == "frames" or n in EVENT_SETS)
+
+
 @dataclass(frozen=True)
 class Config:
     """Laptop defaults: digits rate-coded over T=8, MLP 64-256-128-10, K=2, blocks of 1 layer.
 
-    `dataset` is a frame set (digits, mnist: rate- or direct-coded images) or an emulated event
-    set (nmnist_like, moving_digits: event counts in `timesteps` time bins, `encoding` unused);
-    `event_samples` is the number of recordings emulated for an event set (0: the set's default
-    size, 1500 and 800).
+    `dataset` is a frame set (digits, mnist: rate- or direct-coded images) or an event set
+    (nmnist_like, moving_digits: emulated, in `timesteps` time bins; order_gap: generated with
+    `timesteps` frames, `lab.events.order_gap`; nmnist: real files under `data_dir`;
+    `encoding` unused); `event_samples` is the
+    number of recordings of an event set (0: the set's default size, 1500, 800 and 2000).
+    `gap_min`, `gap_max`: order_gap's blank frames between its two cues (other sets ignore them).
     """
 
-    dataset: str = cfg.setting("digits", choices=data.names())
+    dataset: str = cfg.setting("digits", choices=LOADABLE)
+    data_dir: str = cfg.data_dir_setting()
     arch: str = cfg.setting("mlp", choices=models.ARCHS)
     timesteps: int = cfg.timesteps_setting(8)
     truncation_length: int = cfg.setting(2, low=1, high=1024, unit="steps, K ≤ timesteps")
@@ -55,12 +79,18 @@ class Config:
     threshold: float = cfg.threshold_setting()
     encoding: str = cfg.setting("rate", choices=encoding.ENCODINGS)
     event_samples: int = cfg.setting(0, low=0, high=100_000, unit="recordings, 0: default")
+    gap_min: int = cfg.setting(1, low=0, high=1024, unit="frames between cues (order_gap)")
+    gap_max: int = cfg.setting(2, low=0, high=1024, unit="frames between cues (order_gap)")
     seed: int = cfg.seed_setting()
     data_seed: int = cfg.data_seed_setting()
     device: str = cfg.device_setting()
 
     def __post_init__(self) -> None:
         cfg.validate(self)
+        cfg.one_of("dataset", self.dataset, LOADABLE)  # registered sets this module can load
+        cfg.require(self.dataset != "nmnist" or bool(self.data_dir.strip()), "data_dir",
+                    "the folder holding NMNIST/ (tonic's layout) for dataset nmnist",
+                    self.data_dir)
         cfg.require(1 <= self.truncation_length <= self.timesteps, "truncation_length",
                     f"in 1..timesteps = 1..{self.timesteps}", self.truncation_length)
         d = depth(self.arch)
@@ -68,6 +98,13 @@ class Config:
                     f"in 1..depth = 1..{d} (weight layers of the {self.arch})", self.block_size)
         cfg.require(self.event_samples == 0 or self.event_samples >= 40, "event_samples",
                     "0 (the set's default) or ≥ 40", self.event_samples)
+        if self.dataset == "order_gap":
+            order_task(self)  # gap against timesteps: a ConfigError naming the gap
+
+
+def order_task(config: Config) -> OrderGap:
+    """The order_gap task of `config`: its `timesteps` frames, gaps `gap_min..gap_max`."""
+    return OrderGap(timesteps=config.timesteps, gap_min=config.gap_min, gap_max=config.gap_max)
 
 
 # ---- the network cut into blocks ---------------------------------------------------------------
@@ -166,6 +203,20 @@ def forward_segment(block: nn.Module, x: Tensor, state: State) -> Tensor:
     return x
 
 
+@torch.no_grad()
+def forget_between_segments(model: LocalNet, x: Tensor, length: int) -> Tensor:
+    """Outputs `[T, B, C]` of `model` on `x` `[T, B, ...]` with every membrane reset to v[0] at
+    the start of each segment of `length` steps: the network with no memory older than its
+    segment. Training truncates gradients only; this shows what the carried state is worth."""
+    parts = []
+    for start in range(0, x.shape[0], length):
+        h, state = x[start:start + length], {}
+        for block in model.blocks:
+            h = forward_segment(block, h, state)
+        parts.append(h)
+    return torch.cat(parts)
+
+
 def ttl_step(model: LocalNet, x: Tensor, y: Tensor, optimizer: torch.optim.Optimizer | None,
              truncation_length: int, backprop: Backprop = plain_backprop) -> float:
     """One TTL-BPTT training step on time-first `x` `[T, B, ...]`; returns the readout's loss,
@@ -211,6 +262,14 @@ def load(config: Config) -> tuple[data.Split, tuple[int, ...]]:
     if data.kind_of(config.dataset) == "frames":
         split = data.load(config.dataset, seed=config.data_seed)
         return split, split.image_shape
+    if config.dataset == "order_gap":
+        split = order_task(config).split(config.event_samples or 2000, seed=config.data_seed)
+        return split, tuple(split.x_train.shape[2:])
+    if config.dataset == "nmnist":  # real files, binned once and cached (`lab.events.real`)
+        from .events import real
+
+        split = real.frames("nmnist", config.data_dir, config.timesteps, seed=config.data_seed)
+        return split, tuple(split.x_train.shape[2:])
     from . import events
 
     kind = {"nmnist_like": events.NMNISTLike, "moving_digits": events.MovingDigits}[
@@ -232,12 +291,18 @@ def time_first(config: Config) -> Callable[[Tensor], Tensor]:
 
 @dataclass(frozen=True)
 class Fit:
-    """A trained network, its loss per epoch, test accuracy (%) at every T, and timings (s)."""
+    """A trained network, its loss per epoch, test accuracy (%) at every T, and timings (s).
+
+    `val_accuracy`: validation accuracy (%) over all T (NaN without a validation set), for
+    choices; `full_sequence_loss`: CE of the rate readout over all T on the training set.
+    """
 
     model: LocalNet
     loss_per_epoch: list[float]
     accuracy_per_timestep: list[float]
     timings: dict[str, float]
+    val_accuracy: float = math.nan
+    full_sequence_loss: float = math.nan
 
     @property
     def accuracy(self) -> float:
@@ -263,7 +328,14 @@ def fit(config: Config, split: data.Split, sample_shape: tuple[int, ...],
     with measure.timer() as test_time:
         outputs = training.predict(model, split.x_test, forward, device=device)
     curve = measure.accuracy_per_timestep(outputs, split.y_test).tolist()
-    return Fit(model.cpu(), history, curve, costs.timings(train_time, test_time))
+    val = math.nan
+    if split.x_val is not None:
+        x_val, y_val = split.validation()
+        val = measure.accuracy(training.predict(model, x_val, forward, device=device).mean(0),
+                               y_val)
+    rate = training.predict(model, split.x_train, forward, device=device).mean(0)
+    return Fit(model.cpu(), history, curve, costs.timings(train_time, test_time), val,
+               F.cross_entropy(rate, split.y_train).item())
 
 
 def step_costs(config: Config, split: data.Split, sample_shape: tuple[int, ...]
@@ -309,6 +381,7 @@ def run(config: Config, progress: training.Progress | None = None) -> dict:
         "metrics": {"accuracy": result.accuracy, "timesteps": config.timesteps,
                     "truncation_length": config.truncation_length,
                     "block_size": config.block_size, "final_loss": result.loss_per_epoch[-1],
+                    "full_sequence_loss": result.full_sequence_loss,
                     **ttl.metrics(), **bptt.metrics("bptt_"),
                     "saved_bytes_ratio": ttl.saved_bytes / bptt.saved_bytes,
                     "step_peak_ratio": ttl.step_peak_bytes / bptt.step_peak_bytes,

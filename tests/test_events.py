@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import time
 
 import numpy as np
 import pytest
 import torch
 
+from lab.core import data
+from lab.core.config import ConfigError
 from lab.events import datasets as ev_datasets
 from lab.events import loaders
 from lab.events.datasets import (
@@ -18,6 +22,7 @@ from lab.events.datasets import (
     to_frames,
 )
 from lab.events.dvs import EVENT_DTYPE, DVSParams, emulate, emulate_batch, threshold_map
+from lab.events.order_gap import OrderGap
 from lab.events.plot import event_animation, event_raster
 
 IDEAL = DVSParams(contrast_threshold=0.2, threshold_mismatch=0.0, refractory_us=0,
@@ -403,3 +408,109 @@ def test_event_raster_has_on_and_off_traces():
     fig = event_raster(events, (4, 2, 2))
     assert [trace.name for trace in fig.data] == ["ON", "OFF"]
     assert list(fig.data[0].y) == [0, 6] and list(fig.data[1].y) == [5]
+
+
+# --- order across a gap: a generated task whose class is only the order of two cues ----------
+
+def _frame_multiset(rates: np.ndarray) -> list[list[bytes]]:
+    """Per recording, its frames as a sorted list: what a model blind to order can see."""
+    return [sorted(frame.tobytes() for frame in recording) for recording in rates]
+
+
+def _cue_frames(recording: np.ndarray) -> np.ndarray:
+    """Indices of the frames of `recording` `[T, 2, H, W]` (rates, no noise) with a cue."""
+    return np.flatnonzero(recording.reshape(len(recording), -1).sum(1) > 0)
+
+
+def test_order_gap_classes_are_time_permutations_of_each_other():
+    """Same nuisances, other label: the rate frames are the same multiset, so once shuffled in
+    time both classes have one distribution (counts are Poisson given the rates, frame by
+    frame), and a memoryless or shuffled control is at chance in expectation."""
+    task = OrderGap(gap_min=0, gap_max=10)
+    draw = task.draw(300, seed=3)
+    flipped = dataclasses.replace(draw, labels=1 - draw.labels)
+    a, b = task.rates(draw), task.rates(flipped)
+    assert _frame_multiset(a) == _frame_multiset(b)
+    assert not np.array_equal(a, b)  # ... but the order differs in every recording
+    assert all(not np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+def test_order_gap_nuisances_do_not_depend_on_the_label():
+    task = OrderGap(gap_min=3, gap_max=9)
+    draw = task.draw(4000, seed=0)
+    assert draw.labels.mean() == 0.5
+    for nuisance in (draw.onsets, draw.durations, draw.gaps):
+        means = [nuisance[draw.labels == c].mean() for c in (0, 1)]
+        assert abs(means[0] - means[1]) < 4 * nuisance.std() / np.sqrt(2000) + 1e-9
+    # the time-summed counts (a memoryless summary) match between the classes
+    x, y = task.generate(4000, seed=0)
+    summed = x.sum(1)
+    diff = (summed[y == 0].mean(0) - summed[y == 1].mean(0)).abs().max()
+    assert diff < 4 * summed.std(0).max() / np.sqrt(2000)
+
+
+def test_order_gap_respects_gap_duration_and_order():
+    task = OrderGap(gap_min=2, gap_max=7, duration_min=2, duration_max=4)
+    draw = task.draw(400, seed=1)
+    rates = task.rates(draw)
+    for i, recording in enumerate(rates):
+        o, d, g = draw.onsets[i], draw.durations[i], draw.gaps[i]
+        assert 2 <= g <= 7 and 2 <= d <= 4 and o + 2 * d + g <= task.timesteps
+        expected = np.r_[o:o + d, o + d + g:o + 2 * d + g]
+        np.testing.assert_array_equal(_cue_frames(recording), expected)
+        first = recording[o].sum(0)  # [H, W]: A (vertical bar) is constant down each column
+        vertical = bool(np.all(first == first[:1]))
+        assert vertical == (draw.labels[i] == 0)
+    assert set(draw.gaps) == set(range(2, 8)) and set(draw.durations) == {2, 3, 4}
+    assert len(set(draw.onsets)) > 3  # onsets vary: no clock to read
+
+
+def test_order_gap_sweep_emits_one_on_and_one_off_edge_per_pixel():
+    task = OrderGap(size=8, bar_width=2.0, events_per_pixel=2.0)
+    for d in (2, 3, 5):
+        sweep = task.sweep(d)
+        assert sweep.shape == (d, 2, 8, 8)
+        np.testing.assert_allclose(sweep.sum(0), 2.0)  # OFF and ON, every pixel, once each
+        assert not np.allclose(sweep[0], sweep[-1])  # the bar moves
+
+
+def test_order_gap_is_deterministic_by_data_seed_and_fast():
+    task = OrderGap()
+    start = time.perf_counter()
+    x, y = task.generate(2000, seed=5)
+    assert time.perf_counter() - start < 1.0
+    assert x.shape == (2000, 16, 2, 8, 8) and x.dtype == torch.float32
+    x2, y2 = task.generate(2000, seed=5)
+    assert torch.equal(x, x2) and torch.equal(y, y2)
+    assert not torch.equal(task.generate(2000, seed=6)[0], x)
+    split = task.split(200, seed=5)
+    assert torch.equal(split.x_test, task.split(200, seed=5).x_test)
+    for labels in (split.y_train, split.y_val, split.y_test):
+        assert abs(labels.float().mean().item() - 0.5) < 0.05  # stratified: chance is 50%
+    assert len(split.y_train) + len(split.y_val) + len(split.y_test) == 200
+
+
+def test_order_gap_is_registered_as_an_event_set():
+    assert data.kind_of("order_gap") == "events"
+    assert "order_gap" in data.names("events")
+
+
+@pytest.mark.parametrize(("kwargs", "name"), [
+    ({"gap_max": 11}, "gap_max"),  # 16 − 2·3 = 10 frames at most
+    ({"timesteps": 8, "gap_max": 4}, "gap_max"),
+    ({"gap_min": 3, "gap_max": 2}, "gap_min"),
+    ({"gap_min": -1}, "gap_min"),
+    ({"duration_min": 1}, "duration_min"),
+    ({"duration_min": 4, "duration_max": 3}, "duration_min"),
+    ({"size": 1}, "size"),
+    ({"noise_rate": -0.1}, "noise_rate"),
+])
+def test_order_gap_bad_input_names_the_parameter(kwargs, name):
+    with pytest.raises(ConfigError, match=f"^{name} must be"):
+        OrderGap(**kwargs)
+
+
+def test_order_gap_longer_than_the_sequence_says_what_fits():
+    with pytest.raises(ConfigError, match=r"gap_max must be ≤ timesteps − 2·duration_max = "
+                                          r"16 − 2·3 = 10 frames .*got 20"):
+        OrderGap(gap_max=20)

@@ -61,3 +61,16 @@ def test_partial_or_missing_nmnist_is_refused_before_training(tmp_path, no_downl
         real.frames("nmnist", tmp_path / "elsewhere", 5, cache_dir=tmp_path / "cache")
     with pytest.raises(ConfigError, match="data_dir must be the folder holding NMNIST"):
         S.Config(dataset="nmnist")
+
+
+def test_ttl_bptt_trains_on_nmnist_files(tmp_path, monkeypatch, no_download):
+    from lab import ttl_bptt
+
+    monkeypatch.setenv("LAB_CACHE", str(tmp_path / "cache"))
+    _write_nmnist(tmp_path / "data")
+    config = ttl_bptt.Config(dataset="nmnist", data_dir=str(tmp_path / "data"), epochs=1,
+                             timesteps=4, truncation_length=2, device="cpu")
+    result = ttl_bptt.run(config)
+    assert len(result["curves"]["accuracy_per_timestep"]) == 4
+    with pytest.raises(ConfigError, match="data_dir must be the folder"):
+        ttl_bptt.Config(dataset="nmnist")

@@ -303,3 +303,57 @@ def test_explore_measures_the_drawn_configuration(digits: data.Split) -> None:
     assert "T=4, K=1, block size 1" in fig.layout.title.text
     with pytest.raises(ConfigError, match="block_size"):
         viz.explore(1, 4, base, digits, digits.image_shape)
+
+
+# ---- the order task and the comparison's footing ----------------------------------------------
+
+def test_order_gap_longer_than_the_sequence_is_refused_by_name() -> None:
+    with pytest.raises(ConfigError, match=r"^gap_max must be ≤ timesteps − 2·duration_max = "
+                                          r"8 − 2·3 = 2 frames"):
+        ttl.Config(dataset="order_gap", timesteps=8, gap_max=5)
+    with pytest.raises(ConfigError, match="^gap_min must be"):
+        ttl.Config(dataset="order_gap", timesteps=16, gap_min=4, gap_max=3)
+    ttl.Config(dataset="digits", timesteps=4, gap_max=5)  # gaps concern order_gap only
+
+
+def test_order_gap_loads_as_time_binned_events_and_runs() -> None:
+    config = ttl.Config(dataset="order_gap", timesteps=16, gap_min=5, gap_max=10,
+                        event_samples=60, epochs=1, truncation_length=4, block_size=3,
+                        device="cpu")
+    split, shape = ttl.load(config)
+    assert shape == (2, 8, 8) and split.x_train.shape[1:] == (16, 2, 8, 8)
+    assert len(split.y_train) + len(split.y_val) + len(split.y_test) == 60
+    result = ttl.run(config)
+    assert 0 <= result["metrics"]["accuracy"] <= 100
+    assert result["metrics"]["full_sequence_loss"] > 0
+
+
+def test_full_sequence_loss_is_the_rate_readouts_loss_on_the_training_set(
+        digits: data.Split) -> None:
+    """On BPTT's scale for every K: CE of (1/T)·Σ_t y[t] over the training set, after training."""
+    for k in (1, 4):
+        config = ttl.Config(timesteps=4, truncation_length=k, epochs=1, encoding="direct",
+                            device="cpu")
+        fit = ttl.fit(config, digits, digits.image_shape)
+        rate = fit.model(ttl.time_first(config)(digits.x_train)).mean(0)
+        expected = F.cross_entropy(rate, digits.y_train).item()
+        assert fit.full_sequence_loss == pytest.approx(expected, rel=1e-5)
+        x_val, y_val = digits.validation()
+        val = fit.model(ttl.time_first(config)(x_val)).mean(0).argmax(-1)
+        assert fit.val_accuracy == pytest.approx(100 * (val == y_val).float().mean().item())
+
+
+def test_forgetting_between_segments_resets_every_membrane(digits: data.Split) -> None:
+    config = ttl.Config(truncation_length=2, block_size=1)
+    model = _model(config, digits).eval()
+    x = ttl.time_first(config)(digits.x_train[:8])
+    torch.testing.assert_close(ttl.forget_between_segments(model, x, 8), model(x))
+    pieces = torch.cat([model(x[t:t + 3]) for t in range(0, 8, 3)])
+    torch.testing.assert_close(ttl.forget_between_segments(model, x, 3), pieces)
+    assert not torch.allclose(pieces, model(x))
+
+
+def test_every_registered_set_loads_and_others_are_refused_by_name() -> None:
+    assert set(ttl.LOADABLE) == set(data.names())  # real N-MNIST too (tests/test_real_events.py)
+    with pytest.raises(ConfigError, match="^dataset must be one of digits, mnist, nmnist_like"):
+        ttl.Config(dataset="cifar10_dvs")

@@ -1,4 +1,5 @@
-"""Event streams: a DVS emulator, emulated digit datasets, tonic loaders and plots.
+"""Event streams: a DVS emulator, emulated digit datasets, the generated order-across-a-gap task,
+tonic loaders and plots.
 
 Names are imported on first use, so a training run that needs only frames does not import
 tonic (the loaders) or plotly (the plots).
@@ -14,6 +15,7 @@ _WHERE = {
     "to_frames": "datasets", "EVENT_DTYPE": "dvs", "DVSParams": "dvs", "emulate": "dvs",
     "emulate_batch": "dvs", "cifar10_dvs": "loaders", "dvs_gesture": "loaders",
     "nmnist": "loaders", "event_animation": "plot", "event_raster": "plot",
+    "OrderGap": "order_gap",
 }
 __all__ = sorted(_WHERE)
 
