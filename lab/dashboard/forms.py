@@ -122,9 +122,8 @@ def command_line(method: str, config_cls: type, values: dict[str, Any]) -> str:
     A bool is `--flag` / `--no-flag` (the CLI's BooleanOptionalAction); a value starting with
     '-' is written `--flag=-1` (argparse would read `-1` alone as an option).
 
-    Example:
-        >>> command_line("bptt", bptt.Config, {"timesteps": 4, "lr": 0.001})  # doctest: +SKIP
-        'python -m lab run bptt --timesteps 4 --lr 0.001'
+    For example `command_line("bptt", bptt.Config, {"timesteps": 4, "lr": 0.001})` is
+    `python -m lab run bptt --timesteps 4 --lr 0.001`.
     """
     words = ["python", "-m", "lab", "run", method]
     for spec in field_specs(config_cls):

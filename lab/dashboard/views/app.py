@@ -40,10 +40,12 @@ def page(results: str | os.PathLike | None = None, poll: bool = True) -> pn.temp
     newer schema), a page saying so instead of a blank one with the error in the server log."""
     path = Path(results) if results is not None else default_path()
     try:
-        app = SpikeLab(ResultsStore(path))
+        store = ResultsStore(path)
+        store.runs()  # every row read once: a damaged file fails here, not in a view
     except STORE_ERRORS as err:
         log.error("results file %s cannot be used: %s", path, err)
         return template([error_panel(path, err)], title="Spike Lab: no results file")
+    app = SpikeLab(store)
     if poll:
         app.start_polling()
     return app.template()
@@ -117,8 +119,10 @@ class SpikeLab(pn.viewable.Viewer):
         return view
 
     def _open(self, tab: int) -> None:
+        # The browser's token is asked for with Launch, the first tab that needs it, so the
+        # first visit (Compare) pays nothing for it.
         if tab in self._slots and not self._slots[tab].objects:
-            self._slots[tab].objects = [self.launch if tab == 1 else self.runs]
+            self._slots[tab].objects = [self.launch, self.browser] if tab == 1 else [self.runs]
 
     def adopt(self, token: str) -> None:
         """Take the browser's token as the owner of the runs launched here, and show its runs
@@ -184,10 +188,10 @@ class SpikeLab(pn.viewable.Viewer):
         pn.state.on_session_destroyed(lambda _: callback.stop())
 
     def template(self) -> pn.template.BaseTemplate:
-        return template([self._banner, self.tabs, self.browser])
+        return template([self._banner, self.tabs])
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Column(self._banner, self.tabs, self.browser, sizing_mode="stretch_width")
+        return pn.Column(self._banner, self.tabs, sizing_mode="stretch_width")
 
 
 def _notify(job: Job) -> None:
