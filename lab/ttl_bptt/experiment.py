@@ -1,31 +1,4 @@
-"""Temporally-truncated local BPTT (TTL-BPTT): BPTT cut in time and in depth.
-
-Guo et al. 2023 (Front. Neurosci. 17:1047008). Two knobs:
-
-- truncation length K: the T steps are cut into segments of K; after each segment the loss
-  L_k = CE((1/K)·Σ_{t∈segment} y[t], label) is back-propagated within the segment, the
-  weights are updated, and the membrane potentials v carry on into the next segment detached;
-- block size: the network's weight layers are cut into blocks of `block_size` layers; every
-  block but the last gets a small local classifier (average pooling + linear) with its own loss,
-  and every block's input is detached, so no gradient crosses a block boundary.
-
-The autograd graph then holds K steps of one block instead of T steps of the whole network.
-K = T with one block (block_size = depth) is exactly the BPTT baseline of `lab.bptt` (same
-gradients, tested), given the same encoding: `lab.bptt` defaults to 'direct', this module to
-'rate' (its notebook's setting), so a comparison passes one encoding to both
-(`benchmarks/ttl_bptt.py` passes `lab.bptt`'s).
-
-Two things differ between TTL and BPTT besides the gradient, and a fair comparison handles both:
-
-- updates: TTL steps the optimizer once per segment, T/K times per batch where BPTT steps once,
-  so one learning rate is not fair to both. The lab tunes the learning rate of every
-  configuration, BPTT (K = T) included, on a small grid by validation accuracy
-  (`Fit.val_accuracy`; `benchmarks/ttl_bptt.py`), rather than equalising optimizer steps,
-  which would change the algorithm (the paper updates after every segment).
-- loss scale: `final_loss` is the loss the optimizer saw, for TTL the mean over segments of a
-  K-step readout's loss. `full_sequence_loss` is the cross-entropy of the rate readout over all
-  T on the training set after training: the same quantity for every K and for `lab.bptt`.
-"""
+"""The TTL-BPTT experiment: Config, data (frames or events, time first), fit, costs, run."""
 
 from __future__ import annotations
 
@@ -37,18 +10,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .core import config as cfg
-from .core import costs, data, encoding, measure, models, training
-from .core.costs import Backprop, StepCost, plain_backprop, rate_loss
-from .core.neurons import NeuronState, SpikingNeuron
-from .events.order_gap import OrderGap
-
-
-def depth(arch: str) -> int:
-    """Number of weight layers (Linear/Conv2d) of the lab's architecture `arch`."""
-    ann = models.build(arch, (1, 8, 8), 10)
-    return sum(isinstance(m, (nn.Linear, nn.Conv2d)) for m in ann.modules())
-
+from ..core import config as cfg
+from ..core import costs, data, encoding, measure, models, training
+from ..core.costs import StepCost
+from ..events.order_gap import OrderGap
+from .blocks import LocalNet, depth, spiking_model
+from .step import step_cost, ttl_step
 
 EVENT_SETS = ("nmnist_like", "moving_digits", "order_gap", "nmnist")  # the event sets `load` reads
 LOADABLE = tuple(n for n in data.names() if data.kind_of(n) == "frames" or n in EVENT_SETS)
@@ -107,68 +74,6 @@ def order_task(config: Config) -> OrderGap:
     return OrderGap(timesteps=config.timesteps, gap_min=config.gap_min, gap_max=config.gap_max)
 
 
-# ---- the network cut into blocks ---------------------------------------------------------------
-
-def spiking_model(arch: str, sample_shape: tuple[int, ...], num_classes: int, beta: float,
-                  threshold: float) -> nn.Sequential:
-    """The same LIF network as `lab.bptt.spiking_model`, for any sample shape `[C, H, W]`."""
-    ann = models.build(arch, sample_shape, num_classes)
-    return models.to_spiking(ann, lambda _: SpikingNeuron(threshold=threshold, beta=beta))
-
-
-def layers(net: nn.Sequential) -> list[nn.Sequential]:
-    """`net` cut before every weight layer: [Linear/Conv2d, its neuron, pooling, ...] each."""
-    groups: list[list[nn.Module]] = [[]]
-    for module in net:
-        is_weight = isinstance(getattr(module, "layer", module), (nn.Linear, nn.Conv2d))
-        if is_weight and any(isinstance(getattr(m, "layer", m), (nn.Linear, nn.Conv2d))
-                             for m in groups[-1]):
-            groups.append([])
-        groups[-1].append(module)
-    return [nn.Sequential(*g) for g in groups]
-
-
-def local_classifier(features: tuple[int, ...], num_classes: int) -> nn.Module:
-    """Auxiliary head on a block's output `[T, B, *features]`: avg-pool to 2×2 (conv), linear."""
-    if len(features) == 3:
-        head = nn.Sequential(nn.AdaptiveAvgPool2d(2), nn.Flatten(),
-                             nn.Linear(features[0] * 4, num_classes))
-    else:
-        head = nn.Linear(features[0], num_classes)
-    return models.TimeDistributed(head)
-
-
-class LocalNet(nn.Module):
-    """A spiking `nn.Sequential` cut into blocks of `block_size` weight layers, with heads.
-
-    `blocks[i]` is a run of layers; `heads[i]` its local classifier (the last block ends in the
-    network's own readout, so its head is the identity). `forward` is plain inference.
-    """
-
-    def __init__(self, net: nn.Sequential, block_size: int, sample_shape: tuple[int, ...],
-                 num_classes: int) -> None:
-        super().__init__()
-        parts = layers(net)
-        if not 1 <= block_size <= len(parts):
-            raise cfg.ConfigError(f"block_size must be in 1..depth = 1..{len(parts)}, "
-                                  f"got {block_size!r}")
-        self.blocks = nn.ModuleList(nn.Sequential(*[m for p in parts[i:i + block_size] for m in p])
-                                    for i in range(0, len(parts), block_size))
-        heads: list[nn.Module] = []
-        x = torch.zeros(1, 1, *sample_shape)
-        with torch.no_grad():
-            for block in self.blocks[:-1]:
-                x = block(x)
-                heads.append(local_classifier(tuple(x.shape[2:]), num_classes))
-        self.heads = nn.ModuleList([*heads, nn.Identity()])
-
-    def forward(self, x: Tensor) -> Tensor:
-        """Input `[T, B, ...]` → output currents `[T, B, C]` (heads unused)."""
-        for block in self.blocks:
-            x = block(x)
-        return x
-
-
 def build(config: Config, sample_shape: tuple[int, ...], num_classes: int) -> LocalNet:
     """The configured spiking network, cut into blocks of `config.block_size` layers."""
     net = spiking_model(config.arch, sample_shape, num_classes, config.beta, config.threshold)
@@ -179,79 +84,6 @@ def networks(config: Config, input_shape: tuple[int, ...], num_classes: int
              ) -> dict[str, nn.Module]:
     """The untrained network `run` returns under "models" (`lab.weights` loads into it)."""
     return {"snn": build(config, input_shape, num_classes)}
-
-
-# ---- the truncated, local training step --------------------------------------------------------
-
-State = dict[SpikingNeuron, NeuronState]
-local_loss = rate_loss  # L = CE((1/K)·Σ_t head(out[t]), y), the rate readout as in `lab.bptt`
-
-
-def forward_segment(block: nn.Module, x: Tensor, state: State) -> Tensor:
-    """Run `block` over one segment `x` `[K, B, ...]`, each neuron starting from its carried v.
-
-    v[t0] is the neuron's state at the end of the previous segment, detached (truncation), or
-    v[0] at the first segment; the segment's last state is kept in `state` for the next one.
-    """
-    for layer in block:
-        if isinstance(layer, SpikingNeuron):
-            out = layer.run(x, state.get(layer))
-            state[layer] = NeuronState(out.state.v.detach())
-            x = out.spikes
-        else:
-            x = layer(x)
-    return x
-
-
-@torch.no_grad()
-def forget_between_segments(model: LocalNet, x: Tensor, length: int) -> Tensor:
-    """Outputs `[T, B, C]` of `model` on `x` `[T, B, ...]` with every membrane reset to v[0] at
-    the start of each segment of `length` steps: the network with no memory older than its
-    segment. Training truncates gradients only; this shows what the carried state is worth."""
-    parts = []
-    for start in range(0, x.shape[0], length):
-        h, state = x[start:start + length], {}
-        for block in model.blocks:
-            h = forward_segment(block, h, state)
-        parts.append(h)
-    return torch.cat(parts)
-
-
-def ttl_step(model: LocalNet, x: Tensor, y: Tensor, optimizer: torch.optim.Optimizer | None,
-             truncation_length: int, backprop: Backprop = plain_backprop) -> float:
-    """One TTL-BPTT training step on time-first `x` `[T, B, ...]`; returns the readout's loss,
-    averaged over the segments.
-
-    Per segment of K steps: per block, forward from the detached block input and the detached
-    carried membrane state, local loss, backward; then one optimizer update. With
-    `optimizer=None` the gradients are only accumulated (tests and measurement).
-    """
-    timesteps = x.shape[0]
-    if not 1 <= truncation_length <= timesteps:
-        raise cfg.ConfigError(f"truncation_length must be in 1..timesteps = 1..{timesteps}, "
-                              f"got {truncation_length!r}")
-    state: State = {}
-    losses = []
-    for start in range(0, timesteps, truncation_length):
-        if optimizer is not None:
-            optimizer.zero_grad(set_to_none=True)
-        # a copy, so the graph holds this segment's input only (as when streaming in)
-        h = x[start:start + truncation_length].clone()
-        for block, head in zip(model.blocks, model.heads, strict=True):
-            h_in = h.detach()
-            h, loss = backprop(lambda b=block, h_in=h_in: forward_segment(b, h_in, state),
-                               lambda out, head=head: local_loss(head, out, y),
-                               list(head.parameters()))
-        losses.append(loss)
-        if optimizer is not None:
-            optimizer.step()
-    return torch.stack(losses).mean().item()
-
-
-def step_cost(model: LocalNet, x: Tensor, y: Tensor, truncation_length: int) -> StepCost:
-    """Measure one TTL step (no update) on time-first `x` with the core's `costs.step_cost`."""
-    return costs.step_cost(
-        model, lambda m, backprop: ttl_step(m, x, y, None, truncation_length, backprop), len(y))
 
 
 # ---- data: frames or events, always time-first into the network -------------------------------
@@ -266,11 +98,11 @@ def load(config: Config) -> tuple[data.Split, tuple[int, ...]]:
         split = order_task(config).split(config.event_samples or 2000, seed=config.data_seed)
         return split, tuple(split.x_train.shape[2:])
     if config.dataset == "nmnist":  # real files, binned once and cached (`lab.events.real`)
-        from .events import real
+        from ..events import real
 
         split = real.frames("nmnist", config.data_dir, config.timesteps, seed=config.data_seed)
         return split, tuple(split.x_train.shape[2:])
-    from . import events
+    from .. import events
 
     kind = {"nmnist_like": events.NMNISTLike, "moving_digits": events.MovingDigits}[
         config.dataset]
