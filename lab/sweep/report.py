@@ -20,6 +20,7 @@ class Point:
     values: dict[int, float]  # seed → metric
 
     def summary(self) -> stats.Summary | None:
+        """The mean over seeds with its 95% interval; None while no seed has finished."""
         return stats.summary(list(self.values.values())) if self.values else None
 
 
