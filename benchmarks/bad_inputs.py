@@ -31,7 +31,7 @@ from lab.core.results import ResultsStore
 
 def bad_values(spec: cfg.FieldSpec) -> list[str]:
     """Texts a user might type that the field must refuse."""
-    if spec.kind is bool:
+    if spec.kind is bool or spec.path:  # any folder name is a valid path until it is read
         return []
     if spec.choices is not None:
         return ["not-a-choice"]
@@ -123,15 +123,17 @@ def main() -> None:
                 clear += ok
                 if not ok:
                     unclear.append((" ".join(argv), code, err.strip()[:120]))
-            lost = store_faults(db)
-            rows = ResultsStore(db).runs()
-            invalid = sqlite3.connect(db).execute(
+            lost = store_faults(Path(tmp) / "faults.sqlite")
+            rows = ResultsStore(Path(tmp) / "faults.sqlite").runs()
+            stored = ResultsStore(db).runs() if db.exists() else []
+            invalid = sqlite3.connect(Path(tmp) / "faults.sqlite").execute(
                 "SELECT count(*) FROM runs WHERE NOT (json_valid(metrics) AND json_valid(curves)"
                 " AND json_valid(timings) AND json_valid(config))").fetchone()[0]
     print(f"{'inputs tried':<28}{tried:>6}")
     print(f"{'clear one-line errors':<28}{clear:>6}")
     print(f"{'tracebacks':<28}{tracebacks:>6}")
     print(f"{'rows after faults':<28}{len(rows):>6}  (lost: {lost})")
+    print(f"{'rows stored by bad inputs':<28}{len(stored):>6}  (should be 0)")
     for argv, code, err in unclear[:10]:
         print(f"  unclear: {argv} → exit {code}: {err}")
     print(f"RESULT bad_inputs tried={tried} clear_errors={clear} tracebacks={tracebacks} "
