@@ -237,6 +237,8 @@ def test_student_version_is_made_by_nbgrader_and_runs_with_checks_unsolved(path,
     from nbclient import NotebookClient
     from nbval.kernel import CURRENT_ENV_KERNEL_NAME, NbvalKernelspecManager
 
+    from lab.notebooks import sliced_polling
+
     student = ex.make_student(path, tmp_path / path.name)
     teacher, nb = cells(path), nbformat.read(student, as_version=4)
     assert len(nb.cells) == len(teacher)
@@ -253,6 +255,7 @@ def test_student_version_is_made_by_nbgrader_and_runs_with_checks_unsolved(path,
     assert "widgets" not in nb.metadata
     assert nb.metadata["kernelspec"] == nbformat.read(path, as_version=4).metadata["kernelspec"]
 
+    sliced_polling()  # a missed wake-up would otherwise wait the whole timeout (lab.notebooks)
     km = KernelManager(kernel_name=CURRENT_ENV_KERNEL_NAME,
                        kernel_spec_manager=NbvalKernelspecManager())
     NotebookClient(nb, km=km, timeout=300,
