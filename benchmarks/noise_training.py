@@ -5,7 +5,8 @@ On MNIST-5k (digits with --quick), the same MLP and the same training budget for
 ANN (`lab.conversion`: 99.9th-percentile θ per layer, IF with θ·s outputs), (c) single-step
 training with Gaussian noise then the same weights for N steps (`lab.noise_training`), (d) the
 same without noise. Prints training wall time, accuracy, and inference time per sample at the
-smallest N within 1 point of each method's best; the last line is the RESULT headline.
+smallest N within 1 point of each method's best, that N chosen on the validation split (the
+test set is read at it); the last line is the RESULT headline.
 
 Timing uses one torch thread by default (`--threads`): these networks are so small that a
 second intra-op thread buys little, and on a busy machine it made every step 20–30× slower
@@ -87,7 +88,10 @@ def _bptt(split: data.Split, args, epochs: int) -> dict:
                        batch_size=BATCH_SIZE, seed=args.seed)
     curve = measure.accuracy_per_timestep(training.predict(model, split.x_test, forward),
                                           split.y_test)
-    return {"train_s": t["s"], "train_cpu_s": t["cpu_s"], "curve": curve, "snn": model}
+    x_val, y_val = split.validation()
+    val = measure.accuracy_per_timestep(training.predict(model, x_val, forward), y_val)
+    return {"train_s": t["s"], "train_cpu_s": t["cpu_s"], "curve": curve, "val_curve": val,
+            "snn": model}
 
 
 def _conversion(split: data.Split, args, epochs: int) -> dict:
@@ -104,7 +108,10 @@ def _conversion(split: data.Split, args, epochs: int) -> dict:
                                forward)
     ann_acc = measure.accuracy(training.predict(ann, split.x_test, nt.single_step_forward),
                                split.y_test)
+    x_val, y_val = split.validation()
+    val = measure.accuracy_per_timestep(training.predict(snn, x_val, forward), y_val)
     return {"train_s": t["s"], "train_cpu_s": t["cpu_s"], "snn": snn, "ann_accuracy": ann_acc,
+            "val_curve": val,
             "curve": measure.accuracy_per_timestep(outputs, split.y_test),
             "curve_v0_zero": measure.accuracy_per_timestep(classic, split.y_test)}
 
@@ -120,6 +127,8 @@ def _single_step(split: data.Split, args, epochs: int, noise: str) -> dict:
     logits = training.predict(model, split.x_test, nt.single_step_forward)
     return {"train_s": t["s"], "train_cpu_s": t["cpu_s"], "snn": nt.to_multi_step(model),
             "curve": nt.accuracy_per_timestep(model, split, args.max_timesteps),
+            "val_curve": nt.accuracy_per_timestep(model, split, args.max_timesteps,
+                                                  subset="validation"),
             "accuracy_t1": measure.accuracy(logits, split.y_test)}
 
 
@@ -157,8 +166,10 @@ def main() -> None:
     a, b, c, d = runs.values()
     for r in runs.values():
         r["best"] = float(r["curve"].max())
-        # the first N from which the curve stays within 1 point of its best; N_max if none
-        r["n_best"] = metrics.timesteps_within(r["curve"], r["best"]) or len(r["curve"])
+        # chosen on validation: the first N from which the validation curve stays within 1
+        # point of its best (N_max if none); the test curve is read at that N
+        val_best = float(r["val_curve"].max())
+        r["n_best"] = metrics.timesteps_within(r["val_curve"], val_best) or len(r["val_curve"])
         r["infer_s"] = _time_per_sample(r["snn"], split.x_test, r["n_best"])
     print(f"\n{'method':<36}{'train s':>9}{'cpu s':>8}{'acc@N=' + str(n):>10}{'best acc':>10}"
           f"{'N(best-1)':>10}{'infer ms/sample':>17}")
@@ -180,12 +191,14 @@ def main() -> None:
     acc_gap = float(a["curve"][n - 1] - c["curve"][n - 1])
     gain = float(c["curve"][n - 1] - d["curve"][n - 1])
     infer_ratio = c["infer_s"] / b["infer_s"]
-    target = min(b["best"], c["best"]) - 1.0
-    n_same_b, n_same_c = _first_reaching(b["curve"], target), _first_reaching(c["curve"], target)
+    # N for the same accuracy, chosen on the validation curves
+    target = min(float(b["val_curve"].max()), float(c["val_curve"].max())) - 1.0
+    n_same_b = _first_reaching(b["val_curve"], target)
+    n_same_c = _first_reaching(c["val_curve"], target)
     step_ratio = n_same_c / n_same_b
     n_same_classic = _first_reaching(b["curve_v0_zero"], target)
     print(f"\ntraining time (c)/(a): wall {train_ratio:.3f}, CPU {cpu_ratio:.3f}")
-    print(f"same accuracy ({target:.2f} %): conversion needs N = {n_same_b} "
+    print(f"same validation accuracy ({target:.2f} %): conversion needs N = {n_same_b} "
           f"(with v[0] = 0: {n_same_classic}), noise single-step N = {n_same_c} "
           f"(ratio {step_ratio:.3f})")
     goals = [
