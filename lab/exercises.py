@@ -356,7 +356,44 @@ def _bptt_memory_ratio() -> float:
     return saved[16] / saved[8]
 
 
+def _expected_spike(current: float, noise: str, std: float) -> float:
+    from lab import noise_training
+
+    return float(noise_training.expected_spike(torch.tensor([current], dtype=torch.float64),
+                                               noise, std))
+
+
+def _if_rate(current: float, timesteps: int, v_init: float) -> float:
+    from lab import noise_training
+
+    rate = noise_training.if_rate(torch.tensor([current], dtype=torch.float64), timesteps,
+                                  v_init=v_init)
+    return float(rate[-1, 0])
+
+
 PREDICTIONS: dict[str, Prediction] = {
+    "uniform_single_step": Prediction(
+        "Single-step neuron, θ = 1, v0 = 1/2, uniform noise with σ = 1/√12 (so v0 + n is "
+        "uniform on [0, 1)), input I = 0.3: the probability that it fires, E[s]?",
+        lambda: _expected_spike(0.3, "uniform", 1 / 12**0.5), 0.01,
+        "{answer:.2f}: it fires when v0 + n ≥ 1 − I = 0.7, a stretch of length 0.3 of [0, 1): "
+        "E[s] = I/θ, the identity.",
+        "v = v0 + n + I fires when v0 + n ≥ θ − I. How long is that part of [0, 1)?"),
+    "gaussian_single_step_at_zero": Prediction(
+        "Single-step neuron, θ = 1, v0 = 1/2, Gaussian noise σ = 0.3, input I = 0: E[s]? "
+        "(Φ(−1.67) ≈ 0.05.)",
+        lambda: _expected_spike(0.0, "gaussian", 0.3), 0.01,
+        "{answer:.3f}: the noise has to cover the whole distance θ − v0 = 0.5 alone, 1.67 σ. "
+        "The IF rate at I = 0 is 0: this small gap at the ramp's corner is the price of a "
+        "smooth Gaussian.",
+        "the neuron fires when n ≥ θ − v0 − I; in units of σ, how far is that?"),
+    "if_rate_rounds": Prediction(
+        "IF neuron, θ = 1, v[0] = 1/2, constant input 0.3, N = 4 steps: the rate Σs/N?",
+        lambda: _if_rate(0.3, 4, 0.5), 1e-6,
+        "{answer:g}: 4 × 0.3 = 1.2 units of charge plus the start 0.5 make 1.7: one spike. "
+        "From v[0] = θ/2 the count is round(N·I/θ) = round(1.2) = 1, so the rate is 1/4.",
+        "add up the charge: v[0] plus N·I. How many times does it pass θ = 1?"),
+
     "if_spike_count": Prediction(
         "IF neuron, θ = 1, v[0] = 0, constant input 0.45 for T = 16 steps: how many spikes?",
         lambda: _count(0.45, 16, NeuronParams(1.0)), 0.0,
