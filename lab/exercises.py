@@ -371,7 +371,35 @@ def _if_rate(current: float, timesteps: int, v_init: float) -> float:
     return float(rate[-1, 0])
 
 
+def _spikes(currents: list[float], v_init: float = 0.0) -> float:
+    drive = torch.tensor(currents, dtype=torch.float64).unsqueeze(1)
+    return float(simulate(drive, NeuronParams(1.0, v_init=v_init)).spikes.sum())
+
+
 PREDICTIONS: dict[str, Prediction] = {
+    "qcfs_at_t_equal_l": Prediction(
+        "QCFS with L = 4, λ = 1 maps z = 0.6 to 0.5. Its IF neuron (θ = λ = 1, v[0] = θ/2) gets "
+        "the constant input 0.6 for T = L = 4 steps: how many spikes?",
+        lambda: _spikes([0.6] * 4, v_init=0.5), 0.0,
+        "{answer:.0f}: 0.5 + 4 × 0.6 = 2.9 units of charge, two spikes, and a rate of 2/4 = 0.5 "
+        "= QCFS(0.6): zero conversion error at T = L for even input.",
+        "count the charge: v[0] plus T·z, then how many θ = 1 fit in it?"),
+    "uneven_arrival": Prediction(
+        "IF neuron, θ = 1, v[0] = 0. Its input over T = 4 steps is 1.0, −0.5, 0, 0 (total 0.5): "
+        "how many spikes?",
+        lambda: _spikes([1.0, -0.5, 0.0, 0.0]), 0.0,
+        "{answer:.0f}: it fires at step 1 before the negative input arrives, and ends with "
+        "v[T] = −0.5 < 0. Evenly spread, 0.5 would give floor(0.5) = 0 spikes: the residual "
+        "error misrepresents this neuron's input.",
+        "follow v step by step: does anything undo a spike once it is fired?"),
+    "one_step_quantization": Prediction(
+        "The same QCFS neuron (θ = 1, v[0] = θ/2) with input 0.6 for a single step, T = 1: "
+        "what rate θ·Σs/T does it send on?",
+        lambda: _spikes([0.6], v_init=0.5), 0.0,
+        "{answer:g}: 0.5 + 0.6 ≥ 1, so it fires; at T = 1 a neuron can only send 0 or θ, where "
+        "QCFS sends 0.5. No order is involved in one step: the T = 1 error is quantization.",
+        "at T = 1 there are only two possible rates. Which one does v = 0.5 + 0.6 give?"),
+
     "uniform_single_step": Prediction(
         "Single-step neuron, θ = 1, v0 = 1/2, uniform noise with σ = 1/√12 (so v0 + n is "
         "uniform on [0, 1)), input I = 0.3: the probability that it fires, E[s]?",
