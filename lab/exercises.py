@@ -376,7 +376,91 @@ def _spikes(currents: list[float], v_init: float = 0.0) -> float:
     return float(simulate(drive, NeuronParams(1.0, v_init=v_init)).spikes.sum())
 
 
+def _streaming_steps() -> int:
+    import lab.streaming as streaming
+
+    config = streaming.Config()
+    return config.n_time_bins * config.steps_per_frame
+
+
+@functools.cache
+def _ttl_ratios() -> tuple[float, float]:
+    """(saved bytes, forward MACs) of TTL with K = 1, one block, over BPTT's, T = 4, digits."""
+    from lab import ttl_bptt
+
+    config = ttl_bptt.Config(timesteps=4, truncation_length=1, block_size=3, device="cpu")
+    split, shape = ttl_bptt.load(config)
+    ttl, bptt = ttl_bptt.step_costs(config, split, shape)
+    return ttl.saved_bytes / bptt.saved_bytes, ttl.macs_forward / bptt.macs_forward
+
+
+def _ttl_updates(timesteps: int, truncation_length: int) -> float:
+    """Optimizer updates in one TTL step, counted on a tiny network."""
+    from lab import ttl_bptt
+
+    config = ttl_bptt.Config(timesteps=timesteps, truncation_length=truncation_length,
+                             device="cpu")
+    model = ttl_bptt.build(config, (1, 8, 8), 10)
+    count = {"updates": 0}
+
+    class Counter(torch.optim.SGD):
+        def step(self, closure=None):
+            count["updates"] += 1
+
+    x = torch.rand(timesteps, 2, 1, 8, 8)
+    ttl_bptt.ttl_step(model, x, torch.tensor([0, 1]), Counter(model.parameters(), lr=0.0),
+                      truncation_length)
+    return float(count["updates"])
+
+
+def _first_step(skips: bool) -> float:
+    import lab.streaming as streaming
+
+    graph = streaming.make_graph((2, 17, 17), 10, skips)
+    return float(streaming.first_step(graph, "streaming"))
+
+
 PREDICTIONS: dict[str, Prediction] = {
+    "ttl_saved_ratio": Prediction(
+        "TTL-BPTT with K = 1 and the whole network as one block, T = 4: the bytes saved for "
+        "backward, as a fraction of full BPTT's?",
+        lambda: _ttl_ratios()[0], 0.1,
+        "measured {answer:.2f}: the activations shrink to one step of four, but what every "
+        "backward pass needs whatever K is (the weights, saved to compute the input's gradient) "
+        "does not, so the ratio sits well above 1/4 on a network this small.",
+        "the activations scale with the steps in a segment; what else does autograd keep "
+        "that does not depend on K?"),
+    "ttl_forward_macs": Prediction(
+        "Same TTL step: its forward MACs, as a fraction of full BPTT's?",
+        lambda: _ttl_ratios()[1], 1e-6,
+        "{answer:g}: truncation cuts the gradient, not the forward pass: every step of every "
+        "layer is still computed.",
+        "does cutting the backward pass in time change how many steps are computed forward?"),
+    "ttl_updates": Prediction(
+        "T = 8, K = 2: how many optimizer updates does one TTL-BPTT training step make?",
+        lambda: _ttl_updates(8, 2), 0.0,
+        "{answer:.0f}: one update per segment, T/K of them, where BPTT makes one. That is why "
+        "the benchmark tunes the learning rate of every configuration.",
+        "the loss is back-propagated and the weights updated after every segment."),
+    "streaming_first_step_deep": Prediction(
+        "Streaming rollout, the deep path input → conv1 → conv2 → fc → output only (no skips), "
+        "every edge delayed by one step: at which step does the output first see frame 0?",
+        lambda: _first_step(False), 0.0,
+        "step {answer:.0f}: four edges, one step each.",
+        "count the edges on the path; each adds one step."),
+    "streaming_first_step_skips": Prediction(
+        "The same graph with its skip edges conv1 → fc and conv1 → output: the first step?",
+        lambda: _first_step(True), 0.0,
+        "step {answer:.0f}: the shortest path, input → conv1 → output, has two edges: coarse "
+        "answers come early, and longer paths refine them later.",
+        "find the shortest path from the input to the output."),
+    "streaming_snn_steps": Prediction(
+        "The converted SNN runs K = 8 IF steps per frame and the stream has 8 frames: how many "
+        "SNN steps in all?",
+        lambda: float(_streaming_steps()), 0.0,
+        "{answer:.0f}: 8 frames × 8 steps; every synapse delays by K steps, one frame.",
+        "each frame is shown to the SNN for K steps."),
+
     "qcfs_at_t_equal_l": Prediction(
         "QCFS with L = 4, λ = 1 maps z = 0.6 to 0.5. Its IF neuron (θ = λ = 1, v[0] = θ/2) gets "
         "the constant input 0.6 for T = L = 4 steps: how many spikes?",
