@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from lab.core import data, encoding, measure, models, operations
+from lab.core import costs, data, encoding, measure, models, operations
 from lab.core.neurons import SpikingNeuron
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,7 +115,9 @@ def test_saved_bytes_grow_with_timesteps_and_step_peak_adds_the_state():
     x = torch.rand(32, 1, 8, 8)
 
     def memory(T):
-        return measure.step_memory(snn, lambda m: m(encoding.direct(x, T)).mean(0).sum())
+        step = costs.single_unit(lambda m, xb: m(encoding.direct(xb, T)).mean(0),
+                                 lambda out, _: out.sum(), x, None)
+        return costs.step_cost(snn, step, len(x)).metrics()
 
     m8, m16 = memory(8), memory(16)
     assert m16["saved_bytes"] > 1.8 * m8["saved_bytes"] > 0

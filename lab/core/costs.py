@@ -57,6 +57,7 @@ class StepCost:
     macs_forward: float
     macs_backward: float
     macs_local: float
+    cuda_peak_bytes: int | None = None  # torch.cuda.max_memory_allocated over the step, on CUDA
 
     @property
     def macs_total(self) -> float:
@@ -68,7 +69,9 @@ class StepCost:
                 f"{prefix}train_macs": self.macs_total,
                 **({} if prefix else {"train_macs_forward": self.macs_forward,
                                       "train_macs_backward": self.macs_backward,
-                                      "train_macs_local": self.macs_local})}
+                                      "train_macs_local": self.macs_local}),
+                **({f"{prefix}cuda_peak_bytes": self.cuda_peak_bytes}
+                   if self.cuda_peak_bytes is not None else {})}
 
 
 def step_cost(model: nn.Module, step: Callable[[nn.Module, Backprop], object],
@@ -90,10 +93,20 @@ def step_cost(model: nn.Module, step: Callable[[nn.Module, Backprop], object],
         return out[0], value.detach()
 
     measured = copy.deepcopy(model).train()
+    device = next(measured.parameters()).device
+    cuda = device.type == "cuda"
+    if cuda:
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        base = torch.cuda.memory_allocated(device)
     step(measured, hold)
     optimizer = torch.optim.Adam(measured.parameters())
     optimizer.step()  # creates Adam's moments: the state a real step holds
     state = measure.state_bytes(measured, optimizer)
+    cuda_peak = None
+    if cuda:
+        torch.cuda.synchronize(device)
+        cuda_peak = torch.cuda.max_memory_allocated(device) - base
 
     macs = {"forward": 0, "backward": 0, "local": 0}
 
@@ -117,7 +130,7 @@ def step_cost(model: nn.Module, step: Callable[[nn.Module, Backprop], object],
 
     step(copy.deepcopy(model).train(), count)
     return StepCost(max(held), state + max(held), held, macs["forward"] / batch,
-                    macs["backward"] / batch, macs["local"] / batch)
+                    macs["backward"] / batch, macs["local"] / batch, cuda_peak)
 
 
 def single_unit(forward: Callable[[nn.Module, Tensor], Tensor],

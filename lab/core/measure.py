@@ -1,7 +1,8 @@
 """One measurement API for every method and the dashboard: accuracy, time and memory.
 
-Operations (MACs, SOPs, fan-outs, energy) are counted in `lab.core.operations`. Memory has two
-figures with distinct names, measured the same way on every device:
+Operations (MACs, SOPs, fan-outs, energy) are counted in `lab.core.operations`; a training
+step's memory is measured by `lab.core.costs.step_cost` from the pieces here. Two figures with
+distinct names, measured the same way on every device:
 
     saved_bytes       bytes autograd saves for backward during one step (the activations
                       that truncation and local losses remove)
@@ -11,7 +12,6 @@ figures with distinct names, measured the same way on every device:
 
 from __future__ import annotations
 
-import copy
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -82,30 +82,6 @@ def state_bytes(model: nn.Module, optimizer: torch.optim.Optimizer) -> int:
     grads = [p.grad for p in model.parameters() if p.grad is not None]
     opt = [v for s in optimizer.state.values() for v in s.values() if isinstance(v, Tensor)]
     return tensor_bytes(list(model.parameters()) + list(model.buffers()) + grads + opt)
-
-
-def step_memory(model: nn.Module, loss: Callable[[nn.Module], Tensor],
-                device: torch.device | None = None, lr: float = 1e-3) -> dict[str, int]:
-    """Memory of one Adam training step of a copy of `model` with `loss(model) -> scalar`.
-
-    Returns saved_bytes, step_peak_bytes (= state_bytes + saved_bytes) and, on CUDA,
-    cuda_peak_bytes (`torch.cuda.max_memory_allocated` over the step).
-    """
-    model = copy.deepcopy(model).train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    cuda = device is not None and device.type == "cuda"
-    if cuda:
-        torch.cuda.synchronize(device)
-        torch.cuda.reset_peak_memory_stats(device)
-        base = torch.cuda.memory_allocated(device)
-    value, saved = saved_bytes(lambda: loss(model))
-    value.backward()
-    optimizer.step()
-    result = {"saved_bytes": saved, "step_peak_bytes": state_bytes(model, optimizer) + saved}
-    if cuda:
-        torch.cuda.synchronize(device)
-        result["cuda_peak_bytes"] = torch.cuda.max_memory_allocated(device) - base
-    return result
 
 
 def inference_bytes(model: nn.Module, x: Tensor,
