@@ -61,7 +61,11 @@ class LabRenderer(MimetypeRenderer):
 
 
 def use() -> None:
-    """Register the renderer as plotly's "lab" renderer and make it the default."""
+    """Register the renderer as plotly's "lab" renderer and make it, and the "lab" template
+    (`lab.viz.theme`), the defaults."""
+    from . import theme
+
+    theme.use()
     pio.renderers[RENDERER] = LabRenderer()
     pio.renderers.default = RENDERER
 
@@ -406,7 +410,11 @@ def _template(layout: dict) -> dict:
 
 
 def _title(title: Any) -> str:
-    return (title.get("text") or "") if isinstance(title, dict) else str(title or "")
+    """The title's text, with its subtitle (the figure's description) on a second line."""
+    if not isinstance(title, dict):
+        return str(title or "")
+    subtitle = (title.get("subtitle") or {}).get("text") or ""
+    return "<br>".join(t for t in (title.get("text") or "", subtitle) if t)
 
 
 def _text(html: str) -> str:
