@@ -41,6 +41,8 @@ REGISTRY: dict[str, DatasetInfo] = {d.name: d for d in (
                 "class is the order of the two directions"),
     DatasetInfo("nmnist", "events", "N-MNIST (Orchard et al. 2015), real recordings read "
                 "from --data-dir through tonic, 34×34"),
+    DatasetInfo("dvsgesture", "events", "IBM DVS Gesture (Amir et al. 2017), real recordings "
+                "read from --data-dir through tonic, 128×128 summed to 32×32, 11 gestures"),
     DatasetInfo("order_gap", "events", "two bars sweep an 8×8 sensor, a random gap apart; the "
                 "class is which came first (generated, lab.events.order_gap)"),
 )}
