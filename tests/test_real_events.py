@@ -55,7 +55,7 @@ def test_streaming_trains_on_nmnist_files_and_caches_the_frames(tmp_path, monkey
 
 def test_partial_or_missing_nmnist_is_refused_before_training(tmp_path, no_download):
     _write_nmnist(tmp_path, digits=range(5))
-    with pytest.raises(ValueError, match="partial: 40 recordings found, none of digit"):
+    with pytest.raises(ValueError, match="partial: 40 recordings found, none of class"):
         real.frames("nmnist", tmp_path, 5, cache_dir=tmp_path / "cache")
     with pytest.raises(FileNotFoundError, match="N-MNIST not found"):
         real.frames("nmnist", tmp_path / "elsewhere", 5, cache_dir=tmp_path / "cache")
@@ -74,3 +74,58 @@ def test_ttl_bptt_trains_on_nmnist_files(tmp_path, monkeypatch, no_download):
     assert len(result["curves"]["accuracy_per_timestep"]) == 4
     with pytest.raises(ConfigError, match="data_dir must be the folder"):
         ttl_bptt.Config(dataset="nmnist")
+
+
+def _write_dvsgesture(root, users=(range(1, 9), (9,)), classes=range(11), seed=0):
+    """tonic 1.7's processed DVS Gesture layout: one `[n, 4]` array (x, y, p, t in ms) per
+    gesture, `DVSGesture/ibmGesture{Train,Test}/user<NN>_<lighting>/<label>.npy`."""
+    rng = np.random.default_rng(seed)
+    for folder, who in zip(("ibmGestureTrain", "ibmGestureTest"), users, strict=True):
+        for user in who:
+            for c in classes:
+                k, start = 200, int(rng.integers(1000, 5000))  # ms; a gesture starts late
+                events = np.stack([rng.integers(0, 128, k), rng.integers(0, 128, k),
+                                   rng.integers(0, 2, k),
+                                   np.sort(rng.integers(start, start + 6000, k))], axis=1)
+                path = root / "DVSGesture" / folder / f"user{user:02d}_fluorescent" / f"{c}.npy"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                np.save(path, events.astype(np.int64))
+
+
+def test_dvsgesture_files_become_cached_32x32_frames_and_train_both_methods(
+        tmp_path, monkeypatch, no_download):
+    from lab import ttl_bptt
+
+    monkeypatch.setenv("LAB_CACHE", str(tmp_path / "cache"))
+    _write_dvsgesture(tmp_path / "data")
+    split = real.frames("dvsgesture", tmp_path / "data", 4)
+    assert tuple(split.x_train.shape[1:]) == (4, 2, 32, 32) and split.num_classes == 11
+    assert len(split.y_train) + len(split.y_val) == 88 and len(split.y_test) == 11
+    # every event is counted once (summed 4×4 blocks), and time starts at the first event
+    assert split.x_test.sum().item() == 11 * 200 and (split.x_test[:, 0].sum((1, 2, 3)) > 0).all()
+    assert len(list((tmp_path / "cache").glob("dvsgesture-frames-*.npz"))) == 2
+    config = ttl_bptt.Config(dataset="dvsgesture", data_dir=str(tmp_path / "data"), epochs=1,
+                             timesteps=4, truncation_length=2, device="cpu")
+    assert len(ttl_bptt.run(config)["curves"]["accuracy_per_timestep"]) == 4
+    S.load_frames.cache_clear()
+    config = S.Config(dataset="dvsgesture", data_dir=str(tmp_path / "data"), epochs=1,
+                      n_time_bins=5, downsample=1, steps_per_frame=2, batch_size=8,
+                      device="cpu")
+    assert len(S.run(config)["curves"]["accuracy_per_step_snn"]) == 5
+    S.load_frames.cache_clear()
+
+
+def test_missing_or_partial_dvsgesture_is_one_clear_line(tmp_path, no_download):
+    with pytest.raises(FileNotFoundError, match=r"DVS Gesture not found: .*found no folder"):
+        real.frames("dvsgesture", tmp_path / "nowhere", 4, cache_dir=tmp_path / "cache")
+    (tmp_path / "empty" / "DVSGesture" / "ibmGestureTrain").mkdir(parents=True)
+    (tmp_path / "empty" / "DVSGesture" / "ibmGestureTrain" / "README").write_text("x")
+    with pytest.raises(FileNotFoundError, match=r"found 1 file\(s\) in .*ibmGestureTrain, "
+                                                r"none matching\. Either run"):
+        real.frames("dvsgesture", tmp_path / "empty", 4, cache_dir=tmp_path / "cache")
+    _write_dvsgesture(tmp_path / "part", classes=range(7))
+    with pytest.raises(ValueError, match="DVSGesture train files under .* are partial: 56 "
+                                         "recordings found, none of class"):
+        real.frames("dvsgesture", tmp_path / "part", 4, cache_dir=tmp_path / "cache")
+    with pytest.raises(ConfigError, match="data_dir must be the folder holding DVSGesture/"):
+        S.Config(dataset="dvsgesture")

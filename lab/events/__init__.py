@@ -17,7 +17,10 @@ _WHERE = {
     "nmnist": "loaders", "event_animation": "plot", "event_raster": "plot",
     "OrderGap": "order_gap",
 }
-__all__ = sorted(_WHERE)
+# the real sets read from files (`lab.events.real`), each with the folder tonic puts under the
+# data folder: named here so configs can check a path without importing tonic
+REAL_FOLDERS = {"nmnist": "NMNIST", "dvsgesture": "DVSGesture"}
+__all__ = sorted([*_WHERE, "REAL_FOLDERS"])
 
 
 def __getattr__(name: str) -> Any:

@@ -60,11 +60,14 @@ def cifar10_dvs(root: str | os.PathLike,
 
 def _require_files(folder: Path, pattern: str, name: str, url: str, archive: str, call: str,
                    into: Path, also: str = "") -> None:
-    """FileNotFoundError naming the folder and how to get the files unless one matches."""
+    """FileNotFoundError naming the folder, the files found and how to get them, unless one
+    matches."""
     if folder.is_dir() and next(folder.glob(pattern), None) is not None:
         return
+    found = (f"{sum(1 for p in folder.rglob('*') if p.is_file())} file(s) in {folder}, none "
+             "matching" if folder.is_dir() else f"no folder {folder}")
     raise FileNotFoundError(
-        f"{name} not found: expected files {folder / pattern}. Either run "
+        f"{name} not found: expected files {folder / pattern}, found {found}. Either run "
         f"tonic.datasets.{call} once with network (it downloads {archive} from {url} and "
         f"extracts it), or download {archive} yourself and extract it{also} into {into}."
     )

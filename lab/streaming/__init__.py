@@ -22,6 +22,7 @@ from torch import Tensor, nn
 
 from ..core import config as cfg
 from ..core import costs, data, measure, training
+from ..events import REAL_FOLDERS
 from .anytime import accuracy_per_step, chance_level, first_better_than_chance, running_mean
 from .graph import Edge, Graph, make_graph
 from .rollout import (
@@ -56,33 +57,36 @@ __all__ = [
     "seen_frames", "simulate", "train", "unroll",
 ]
 
-_EVENT_SETS = {"nmnist_like": "NMNISTLike", "moving_digits": "MovingDigits", "nmnist": ""}
+_EVENT_SETS = {"nmnist_like": "NMNISTLike", "moving_digits": "MovingDigits",
+               **dict.fromkeys(REAL_FOLDERS, "")}
 # the registered event sets this method has a loader for
 DATASETS = tuple(n for n in data.names("events") if n in _EVENT_SETS)
 CALIBRATION_SAMPLES = 256  # training recordings whose ANN states set the thresholds
 
 
 @lru_cache(maxsize=4)
-def load_frames(dataset: str, n_time_bins: int, downsample: int = 1, data_dir: str = ""
-                ) -> tuple[data.Split, tuple[str, ...]]:
+def load_frames(dataset: str, n_time_bins: int, downsample: int = 1, data_dir: str = "",
+                event_samples: int = 0) -> tuple[data.Split, tuple[str, ...]]:
     """An event set as event counts `[N, T, 2, H/ds, W/ds]` (`downsample` = ds sums ds×ds
     pixel blocks), and its class names.
 
     'nmnist_like': MNIST digits seen by three saccades of a 34×34 sensor; 'moving_digits': a
     digit crossing a 16×16 sensor twice, the class being the order of the two directions (both
-    emulated at their default size, data seed 0); 'nmnist': the real N-MNIST files under
-    `data_dir` (`lab.events.real`, binned once and cached).
+    emulated with data seed 0, `event_samples` recordings, 0: their default 1500 and 800, a
+    fifth of them for test); 'nmnist', 'dvsgesture': the real files under `data_dir`
+    (`lab.events.real`, binned once and cached; DVS Gesture arrives summed to 32×32).
     """
     from lab.events import datasets, real
 
     cfg.one_of("dataset", dataset, DATASETS)
-    if dataset == "nmnist":
+    if dataset in REAL_FOLDERS:
         split = real.frames(dataset, data_dir, n_time_bins)
         x_train, y_train, x_test, y_test = split.x_train, split.y_train, split.x_test, split.y_test
-        classes = tuple(str(d) for d in range(10))
+        classes = tuple(str(c) for c in range(split.num_classes))
     else:
         kind, to_frames = getattr(datasets, _EVENT_SETS[dataset]), datasets.to_frames
-        sets = [kind(split) for split in ("train", "test")]
+        size = {"n_samples": event_samples} if event_samples else {}
+        sets = [kind(split, **size) for split in ("train", "test")]
         (x_train, y_train), (x_test, y_test) = (to_frames(s, n_time_bins) for s in sets)
         classes = tuple(kind.classes)
     if downsample > 1:
@@ -104,6 +108,8 @@ class Config:
 
     dataset: str = cfg.setting("nmnist_like", choices=DATASETS)
     data_dir: str = cfg.data_dir_setting()
+    event_samples: int = cfg.setting(0, low=0, high=5000,
+                                     unit="emulated recordings, 0: the set's default")
     rollout: str = cfg.setting("streaming", choices=ROLLOUTS)
     skips: bool = cfg.setting(True)
     n_time_bins: int = cfg.setting(8, low=5, high=64,
@@ -123,9 +129,11 @@ class Config:
 
     def __post_init__(self) -> None:
         cfg.validate(self)
-        cfg.require(self.dataset != "nmnist" or bool(self.data_dir.strip()), "data_dir",
-                    "the folder holding NMNIST/ (tonic's layout) for dataset nmnist",
-                    self.data_dir)
+        cfg.require(self.dataset not in REAL_FOLDERS or bool(self.data_dir.strip()),
+                    "data_dir", f"the folder holding {REAL_FOLDERS.get(self.dataset)}/ (tonic's "
+                    f"layout) for dataset {self.dataset}", self.data_dir)
+        cfg.require(self.event_samples == 0 or self.event_samples >= 40, "event_samples",
+                    "0 (the set's default) or ≥ 40", self.event_samples)
 
 
 @dataclass
@@ -170,7 +178,7 @@ def experiment(config: Config, progress: training.Progress | None = None) -> Out
     """Train the ANN in its rollout, convert it to the delay-matched SNN, measure both."""
     device = cfg.resolve_device(config.device)
     split, _ = load_frames(config.dataset, config.n_time_bins, config.downsample,
-                           config.data_dir)
+                           config.data_dir, config.event_samples)
     training.seed_everything(config.seed)
     graph = make_graph(tuple(split.x_train.shape[2:]), split.num_classes, config.skips)
     fraction = (lambda f, msg: progress(0.85 * f, msg)) if progress else None
@@ -205,7 +213,7 @@ def run(config: Config, progress: training.Progress | None = None) -> dict:
     out = experiment(config, progress)
     chance, bar = chance_level(out.labels)
     split, _ = load_frames(config.dataset, config.n_time_bins, config.downsample,
-                           config.data_dir)
+                           config.data_dir, config.event_samples)
     x, y = split.x_train[: config.batch_size], split.y_train[: config.batch_size]
     start, run_ann = first_step(out.graph, config.rollout), forward(config.rollout)
     cost = costs.step_cost(out.graph.cpu(), costs.single_unit(

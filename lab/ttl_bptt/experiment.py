@@ -13,11 +13,13 @@ from torch import Tensor, nn
 from ..core import config as cfg
 from ..core import costs, data, encoding, measure, models, training
 from ..core.costs import StepCost
+from ..events import REAL_FOLDERS
 from ..events.order_gap import OrderGap
 from .blocks import LocalNet, depth, spiking_model
 from .step import step_cost, ttl_step
 
-EVENT_SETS = ("nmnist_like", "moving_digits", "order_gap", "nmnist")  # the event sets `load` reads
+REAL_SETS = tuple(REAL_FOLDERS)  # files under `data_dir`, read by `lab.events.real`
+EVENT_SETS = ("nmnist_like", "moving_digits", "order_gap", *REAL_SETS)  # what `load` reads
 LOADABLE = tuple(n for n in data.names() if data.kind_of(n) == "frames" or n in EVENT_SETS)
 
 
@@ -27,8 +29,8 @@ class Config:
 
     `dataset` is a frame set (digits, mnist: rate- or direct-coded images) or an event set
     (nmnist_like, moving_digits: emulated, in `timesteps` time bins; order_gap: generated with
-    `timesteps` frames, `lab.events.order_gap`; nmnist: real files under `data_dir`;
-    `encoding` unused); `event_samples` is the
+    `timesteps` frames, `lab.events.order_gap`; nmnist, dvsgesture: real files under
+    `data_dir`, `lab.events.real`; `encoding` unused); `event_samples` is the
     number of recordings of an event set (0: the set's default size, 1500, 800 and 2000).
     `gap_min`, `gap_max`: order_gap's blank frames between its two cues (other sets ignore them).
     """
@@ -55,9 +57,9 @@ class Config:
     def __post_init__(self) -> None:
         cfg.validate(self)
         cfg.one_of("dataset", self.dataset, LOADABLE)  # registered sets this module can load
-        cfg.require(self.dataset != "nmnist" or bool(self.data_dir.strip()), "data_dir",
-                    "the folder holding NMNIST/ (tonic's layout) for dataset nmnist",
-                    self.data_dir)
+        cfg.require(self.dataset not in REAL_SETS or bool(self.data_dir.strip()), "data_dir",
+                    f"the folder holding {REAL_FOLDERS.get(self.dataset)}/ (tonic's layout) for "
+                    f"dataset {self.dataset}", self.data_dir)
         cfg.require(1 <= self.truncation_length <= self.timesteps, "truncation_length",
                     f"in 1..timesteps = 1..{self.timesteps}", self.truncation_length)
         d = depth(self.arch)
@@ -97,10 +99,11 @@ def load(config: Config) -> tuple[data.Split, tuple[int, ...]]:
     if config.dataset == "order_gap":
         split = order_task(config).split(config.event_samples or 2000, seed=config.data_seed)
         return split, tuple(split.x_train.shape[2:])
-    if config.dataset == "nmnist":  # real files, binned once and cached (`lab.events.real`)
+    if config.dataset in REAL_SETS:  # real files, binned once and cached (`lab.events.real`)
         from ..events import real
 
-        split = real.frames("nmnist", config.data_dir, config.timesteps, seed=config.data_seed)
+        split = real.frames(config.dataset, config.data_dir, config.timesteps,
+                            seed=config.data_seed)
         return split, tuple(split.x_train.shape[2:])
     from .. import events
 
