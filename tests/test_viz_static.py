@@ -49,17 +49,46 @@ def test_use_registers_the_renderer_as_the_default():
         pio.renderers.default = before
 
 
-def test_interact_redraws_the_interactive_figure_only(monkeypatch):
+def test_interact_lays_controls_beside_the_figure_and_stores_the_default_png(monkeypatch):
+    import IPython.display
     import ipywidgets
 
-    shown, seen = [], {}
+    shown, displayed = [], []
     monkeypatch.setattr(go.Figure, "show", lambda self, renderer=None: shown.append(renderer))
-    monkeypatch.setattr(ipywidgets, "interact", lambda f, **kw: seen.update(f=f, kw=kw) or f)
-    redraw = static.interact(neurons.staircase_figure, timesteps=4)
-    assert seen["kw"] == {"timesteps": 4}
-    assert inspect.signature(redraw) == inspect.signature(neurons.staircase_figure)
-    redraw(threshold=1.0, timesteps=4)
+    monkeypatch.setattr(IPython.display, "display", lambda obj, raw=False: displayed.append(obj))
+    redraw = static.interact(neurons.membrane_figure,
+                             current=ipywidgets.FloatSlider(value=0.3, min=-0.5, max=1.5),
+                             timesteps=ipywidgets.IntSlider(value=16, min=1, max=64),
+                             reset=ipywidgets.Dropdown(options=["subtract", "zero"]),
+                             threshold=ipywidgets.fixed(1.0))
+    assert inspect.signature(redraw) == inspect.signature(neurons.membrane_figure)
+    # the default state, drawn inside the widget: the interactive figure and its PNG
+    default, outer = displayed
+    assert set(default) == {static.PLOTLY_MIME, static.PNG_MIME} and shown == []
+    # the cell's output: the widget, the same PNG (shown until the kernel runs), a plain line
+    assert outer[static.PNG_MIME] == default[static.PNG_MIME]
+    assert outer["text/plain"] == static.STILL_TEXT
+    box = redraw.widget
+    assert outer["application/vnd.jupyter.widget-view+json"]["model_id"] == box.model_id
+    column, figure = box.children
+    assert box.layout.flex_flow == "row wrap"  # beside; under its controls when narrow
+    descriptions = [w.description for w in column.children]  # other parameters: interact's
+    assert {"current", "timesteps", "reset"} <= set(descriptions) and "threshold" not in \
+        descriptions
+    assert all(w.layout.width == "100%" for w in column.children)
+    assert column.layout.width == f"{static.CONTROLS_PX}px"
+    assert isinstance(figure, ipywidgets.Output)
+    redraw(current=0.5, timesteps=8)
     assert shown == ["plotly_mimetype"]  # no PNG: a slider's redraw must stay fast
+    assert len(displayed) == 2
+
+
+def test_interact_fits_a_small_screen():
+    """At 1366×768 JupyterLab's output area is about 1180 px wide (930 with the file browser):
+    controls and the narrowest figure fit beside each other, with a slider track of about
+    230 px."""
+    assert static.CONTROLS_PX + static.FIGURE_MIN_PX <= 930
+    assert static.CONTROLS_PX - int(static.DESCRIPTION_PX.removesuffix("px")) - 60 >= 200
 
 
 def subplots_with_everything() -> go.Figure:

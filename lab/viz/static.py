@@ -17,9 +17,10 @@ Usage, in a notebook's first cell:
     from lab.viz import static
     static.use()
 
-and `static.interact(figure_function, **widgets)` for live figures: a slider's redraw stores
-the interactive figure only, since the PNG costs about 0.2 s and a live figure needs a running
-kernel anyway.
+and `static.interact(figure_function, **widgets)` for live figures: controls beside the
+figure, and a PNG of the default state stored with the widget (shown until the kernel runs); a
+slider's redraw stores the interactive figure only, since the PNG costs about 0.2 s and a live
+figure needs a running kernel anyway.
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ from plotly.io.base_renderers import MimetypeRenderer, PlotlyRenderer
 RENDERER = "lab"
 PLOTLY_MIME, PNG_MIME = "application/vnd.plotly.v1+json", "image/png"
 WIDTH_PX, DPI = 760, 100  # plotly's default figure width is about 700 px
+# interact's layout, measured at 1366×768 in JupyterLab 4 (the notebook's output area is about
+# 1180 px wide, 930 px with the file browser open; about 560 px high below the toolbars)
+CONTROLS_PX, FIGURE_MIN_PX, DESCRIPTION_PX = 380, 520, "92px"
+STILL_TEXT = "[an interactive figure: run the cell (or Run All) to move its controls]"
 COLORWAY = ("#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A", "#19d3f3", "#FF6692",
             "#B6E880", "#FF97FF", "#FECB52")  # plotly's default colours
 DASHES = {"solid": "-", "dash": "--", "dot": ":", "dashdot": "-.", "longdash": "--",
@@ -71,14 +76,56 @@ def use() -> None:
 
 
 def interact(figure: Callable[..., Any], /, **widgets: Any) -> Callable[..., None]:
-    """`ipywidgets.interact` over a function that returns a figure; redraws skip the PNG."""
+    """`ipywidgets.interact` over a function that returns a figure, laid out for a small screen.
+
+    The controls stand in a column beside the figure (`CONTROLS_PX` wide, so a slider's track
+    is about 230 px: 3–4 px per position for T up to 64); where the notebook is narrower than
+    the column and `FIGURE_MIN_PX`, the figure wraps under its controls. Both fit a
+    1366×768 screen in JupyterLab, and the figure stays in view while a slider moves.
+
+    The default state is drawn once with its PNG, and the PNG is also stored beside the widget
+    in the cell's output: JupyterLab shows it until the kernel runs (an untrusted notebook
+    cannot draw widgets; a trusted one draws the saved widget state), and so does any viewer
+    that cannot draw widgets. A slider's redraw stores the interactive figure only (the PNG
+    costs about 0.2 s). Returns the redraw function; its `.widget` is the displayed box.
+    """
     import ipywidgets
+    from IPython.display import display
 
-    @functools.wraps(figure)  # interact reads the parameters through __wrapped__
+    first: dict[str, str] = {}
+
+    @functools.wraps(figure)  # interactive reads the parameters through __wrapped__
     def redraw(**kwargs: Any) -> None:
-        figure(**kwargs).show(renderer="plotly_mimetype")
+        fig = figure(**kwargs)
+        if first:
+            fig.show(renderer="plotly_mimetype")
+            return
+        bundle = LabRenderer().to_mimebundle(fig.to_dict())
+        first[PNG_MIME] = bundle[PNG_MIME]
+        display(bundle, raw=True)
 
-    return ipywidgets.interact(redraw, **widgets)
+    panel = ipywidgets.interactive(redraw, **widgets)  # draws the default state
+    box = _beside(panel)
+    bundle = {**box._repr_mimebundle_(), "text/plain": STILL_TEXT, **first}
+    display(bundle, raw=True)
+    redraw.widget = box  # type: ignore[attr-defined]  # as ipywidgets.interact's result
+    return redraw
+
+
+def _beside(panel: Any) -> Any:
+    """The interactive's controls in a column beside its figure (wrapping under when narrow)."""
+    from ipywidgets import HBox, Layout, VBox
+
+    controls = [w for w in panel.children if w is not panel.out]
+    for control in controls:
+        control.layout.width = "100%"
+        if hasattr(control.style, "description_width"):
+            control.style.description_width = DESCRIPTION_PX
+    column = VBox(controls, layout=Layout(flex=f"0 0 {CONTROLS_PX}px", width=f"{CONTROLS_PX}px",
+                                          padding="36px 16px 0 0"))
+    panel.out.layout = Layout(flex=f"1 1 {FIGURE_MIN_PX}px", min_width="0")
+    return HBox([column, panel.out], layout=Layout(flex_flow="row wrap", width="100%",
+                                                   align_items="flex-start"))
 
 
 def to_png(figure: Any) -> bytes:
