@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import pytest
 import torch
@@ -354,6 +355,31 @@ def test_forgetting_between_segments_resets_every_membrane(digits: data.Split) -
 
 
 def test_every_registered_set_loads_and_others_are_refused_by_name() -> None:
-    assert set(ttl.LOADABLE) == set(data.names())  # real N-MNIST too (tests/test_real_events.py)
+    # every frame and event set, the real ones too (tests/test_real_events.py)
+    assert set(ttl.LOADABLE) == set(data.names("frames") + data.names("events"))
     with pytest.raises(ConfigError, match="^dataset must be one of digits, mnist, nmnist_like"):
         ttl.Config(dataset="cifar10_dvs")
+
+
+def test_reset_between_segments_trains_each_segment_from_rest(digits: data.Split) -> None:
+    """carry_state=False: each segment's gradients are those of the segment run alone from v[0],
+    and the network is tested as trained (membranes reset every K steps)."""
+    config = ttl.Config(truncation_length=3, block_size=1, carry_state=False, encoding="direct")
+    x = ttl.time_first(config)(digits.x_train[:8])
+    y = digits.y_train[:8]
+    reset = _model(config, digits)
+    ttl.ttl_step(reset, x, y, None, 3, carry_state=False)
+    alone = _model(config, digits)
+    for start in range(0, 8, 3):
+        ttl.ttl_step(alone, x[start:start + 3], y, None, min(3, 8 - start))
+    for a, b in zip(_grads(reset), _grads(alone), strict=True):
+        torch.testing.assert_close(a, b)
+    carried = _model(config, digits)
+    ttl.ttl_step(carried, x, y, None, 3)
+    assert not all(torch.allclose(a, b) for a, b in zip(_grads(reset), _grads(carried),
+                                                          strict=True))
+    fit = ttl.fit(dataclasses.replace(config, epochs=1), digits, digits.image_shape)
+    x_test = ttl.time_first(config)(digits.x_test)
+    expected = measure.accuracy(ttl.forget_between_segments(fit.model.eval(), x_test, 3)
+                                .mean(0), digits.y_test)
+    assert fit.accuracy_per_timestep[-1] == pytest.approx(expected)

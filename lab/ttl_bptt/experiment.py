@@ -16,7 +16,7 @@ from ..core.costs import StepCost
 from ..events import REAL_FOLDERS
 from ..events.order_gap import OrderGap
 from .blocks import LocalNet, depth, spiking_model
-from .step import step_cost, ttl_step
+from .step import forget_between_segments, step_cost, ttl_step
 
 REAL_SETS = tuple(REAL_FOLDERS)  # files under `data_dir`, read by `lab.events.real`
 EVENT_SETS = ("nmnist_like", "moving_digits", "order_gap", *REAL_SETS)  # what `load` reads
@@ -41,6 +41,9 @@ class Config:
     timesteps: int = cfg.timesteps_setting(8)
     truncation_length: int = cfg.setting(2, low=1, high=1024, unit="steps, K ≤ timesteps")
     block_size: int = cfg.setting(1, low=1, high=64, unit="weight layers")
+    carry_state: bool = cfg.setting(True, help="membranes carried (detached) across segments; "
+                                    "False: reset to v[0] at every segment, in training and "
+                                    "test (the control for memory older than a segment)")
     epochs: int = cfg.epochs_setting(3)
     batch_size: int = cfg.batch_size_setting()
     lr: float = cfg.lr_setting(2e-3)
@@ -124,6 +127,15 @@ def time_first(config: Config) -> Callable[[Tensor], Tensor]:
     return encoding.Encoder(config.encoding, config.timesteps, config.seed)
 
 
+def inference(config: Config, to_input: Callable[[Tensor], Tensor]
+              ) -> Callable[[nn.Module, Tensor], Tensor]:
+    """`forward(model, x)` for testing: all T steps, the state carried through, or reset every
+    K steps when `config.carry_state` is False (tested as trained)."""
+    if config.carry_state:
+        return lambda m, x: m(to_input(x))
+    return lambda m, x: forget_between_segments(m, to_input(x), config.truncation_length)
+
+
 @dataclass(frozen=True)
 class Fit:
     """A trained network, its loss per epoch, test accuracy (%) at every T, and timings (s).
@@ -153,9 +165,10 @@ def fit(config: Config, split: data.Split, sample_shape: tuple[int, ...],
     to_input = time_first(config)
 
     def step(m: LocalNet, x: Tensor, y: Tensor, opt: torch.optim.Optimizer) -> float:
-        return ttl_step(m, to_input(x), y, opt, config.truncation_length)
+        return ttl_step(m, to_input(x), y, opt, config.truncation_length,
+                        carry_state=config.carry_state)
 
-    forward = lambda m, x: m(to_input(x))  # noqa: E731
+    forward = inference(config, to_input)
     with measure.timer() as train_time:
         history = training.train(model, split, forward, epochs=config.epochs, lr=config.lr,
                                  batch_size=config.batch_size, seed=config.seed, device=device,

@@ -46,13 +46,16 @@ def forget_between_segments(model: LocalNet, x: Tensor, length: int) -> Tensor:
 
 
 def ttl_step(model: LocalNet, x: Tensor, y: Tensor, optimizer: torch.optim.Optimizer | None,
-             truncation_length: int, backprop: Backprop = plain_backprop) -> float:
+             truncation_length: int, backprop: Backprop = plain_backprop,
+             carry_state: bool = True) -> float:
     """One TTL-BPTT training step on time-first `x` `[T, B, ...]`; returns the readout's loss,
     averaged over the segments.
 
     Per segment of K steps: per block, forward from the detached block input and the detached
     carried membrane state, local loss, backward; then one optimizer update. With
-    `optimizer=None` the gradients are only accumulated (tests and measurement).
+    `carry_state=False` every segment starts from v[0] instead (the control that removes the
+    state truncation only detaches). With `optimizer=None` the gradients are only accumulated
+    (tests and measurement).
     """
     timesteps = x.shape[0]
     if not 1 <= truncation_length <= timesteps:
@@ -61,6 +64,8 @@ def ttl_step(model: LocalNet, x: Tensor, y: Tensor, optimizer: torch.optim.Optim
     state: State = {}
     losses = []
     for start in range(0, timesteps, truncation_length):
+        if not carry_state:
+            state.clear()  # every membrane back to v[0]
         if optimizer is not None:
             optimizer.zero_grad(set_to_none=True)
         # a copy, so the graph holds this segment's input only (as when streaming in)
