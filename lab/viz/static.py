@@ -39,9 +39,10 @@ from plotly.io.base_renderers import MimetypeRenderer, PlotlyRenderer
 RENDERER = "lab"
 PLOTLY_MIME, PNG_MIME = "application/vnd.plotly.v1+json", "image/png"
 WIDTH_PX, DPI = 760, 100  # plotly's default figure width is about 700 px
-# interact's layout, measured at 1366×768 in JupyterLab 4 (the notebook's output area is about
-# 1180 px wide, 930 px with the file browser open; about 560 px high below the toolbars)
-CONTROLS_PX, FIGURE_MIN_PX, DESCRIPTION_PX = 380, 520, "92px"
+# interact's layout. Measured in JupyterLab 4.6 at 1366×768 with the file browser open: a widget
+# cell's output is 934 px wide and the notebook 647 px high (less a browser's own bars, about
+# 540 px); a 400 px column gives a slider track of about 208 px and the figure 534 × 460 px.
+CONTROLS_PX, FIGURE_MIN_PX, DESCRIPTION_PX = 400, 500, "80px"
 STILL_TEXT = "[an interactive figure: run the cell (or Run All) to move its controls]"
 COLORWAY = ("#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A", "#19d3f3", "#FF6692",
             "#B6E880", "#FF97FF", "#FECB52")  # plotly's default colours
@@ -79,8 +80,8 @@ def interact(figure: Callable[..., Any], /, **widgets: Any) -> Callable[..., Non
     """`ipywidgets.interact` over a function that returns a figure, laid out for a small screen.
 
     The controls stand in a column beside the figure (`CONTROLS_PX` wide, so a slider's track
-    is about 230 px: 3–4 px per position for T up to 64); where the notebook is narrower than
-    the column and `FIGURE_MIN_PX`, the figure wraps under its controls. Both fit a
+    is about 208 px: more than 3 px per position for T up to 64); where the notebook is
+    narrower than the column and `FIGURE_MIN_PX`, the figure wraps under its controls. Both fit a
     1366×768 screen in JupyterLab, and the figure stays in view while a slider moves.
 
     The default state is drawn once with its PNG, and the PNG is also stored beside the widget
