@@ -49,11 +49,15 @@ def test_timesteps_within_is_the_one_definition():
 
 def test_dataset_choices_come_from_the_registry():
     frames, events = data.names("frames"), data.names("events")
+    images = data.names("images")
     assert frames == ("digits", "mnist") and {"nmnist_like", "moving_digits"} <= set(events)
-    for method in ("bptt", "conversion", "noise-single-step"):
+    assert images == ("cifar10", "cifar100")
+    for method in ("bptt", "noise-single-step"):
         assert cfg.spec(registry.method(method).Config, "dataset").choices == frames
+    # conversion also reads CIFAR from --data-dir (the paper's setting)
+    assert cfg.spec(registry.method("conversion").Config, "dataset").choices == frames + images
     ttl = cfg.spec(registry.method("ttl-bptt").Config, "dataset").choices
-    assert set(ttl) == set(data.names())  # TTL-BPTT reads every registered set
+    assert set(ttl) == set(frames + events)  # TTL-BPTT reads every frame and event set
     streaming = cfg.spec(registry.method("streaming").Config, "dataset").choices
     assert set(streaming) <= set(events)  # the event sets streaming has a loader for
     with pytest.raises(ValueError, match="dataset must be one of digits, mnist, nmnist_like"):

@@ -2,7 +2,9 @@
 
 θ per layer comes from the activation's trained λ (clipped ReLU, QCFS, residual noise) or from
 threshold balancing; v[0] = v_init·θ. BatchNorm is folded into the weight layer before it
-(`fold`). MaxPool is refused: the max of spikes is not the max of firing rates.
+(`fold`). MaxPool is refused: the max of spikes is not the max of firing rates. Beyond a plain
+`nn.Sequential`, a ResNet's `ResidualBlock` converts into the same block whose activation after
+the addition is an IF neuron (`lab.core.resnet`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from torch import Tensor, nn
 
 from ..core import models
 from ..core.neurons import SpikingNeuron
+from ..core.resnet import ResidualBlock
 from .activations import QCFS, ClippedReLU
 from .fold import NORMS, fold_batch_norm
 
@@ -23,25 +26,38 @@ CONVERTIBLE = (nn.Linear, nn.Conv2d, nn.AvgPool2d, nn.Flatten, nn.Dropout, nn.Id
 
 
 def activation_layers(ann: nn.Module) -> list[nn.Module]:
-    """The activations of `ann` that conversion turns into IF neurons, in order."""
-    return [m for m in ann.children() if isinstance(m, ACTIVATIONS)]
+    """The activations of `ann` that conversion turns into IF neurons, in `modules()` order
+    (inside a residual block: the branch's, then the one after the addition)."""
+    return [m for m in ann.modules() if isinstance(m, ACTIVATIONS)]
 
 
-def check_convertible(ann: nn.Sequential) -> None:
+def check_convertible(ann: nn.Sequential, prefix: str = "") -> None:
     """Raise TypeError naming the first layer of `ann` that conversion cannot handle.
 
     Called before training too, so that an unsupported layer stops a run before it costs
-    anything. BatchNorm is accepted where it can be folded (right after Linear or Conv2d).
+    anything. BatchNorm is accepted where it can be folded (right after Linear or Conv2d);
+    a `ResidualBlock` is checked inside (its branch, its shortcut, an activation after the sum).
     """
     for name, module in ann.named_children():
+        if isinstance(module, ResidualBlock):
+            check_convertible(module.branch, f"{prefix}{name}.branch.")
+            check_convertible(module.shortcut, f"{prefix}{name}.shortcut.")
+            if not isinstance(module.activation, ACTIVATIONS):
+                raise TypeError(f"layer {prefix}{name}.activation "
+                                f"({type(module.activation).__name__}) cannot be converted: a "
+                                f"residual block must end in one of "
+                                f"{[t.__name__ for t in ACTIVATIONS]}")
+            continue
+        name = f"{prefix}{name}"
         if isinstance(module, nn.MaxPool2d):
             raise TypeError(f"layer {name} (MaxPool2d) cannot be converted: the max of spikes is "
                             "not the max of firing rates; use AvgPool2d")
         if not isinstance(module, ACTIVATIONS + CONVERTIBLE + NORMS):
             supported = [t.__name__ for t in ACTIVATIONS + CONVERTIBLE + NORMS]
             raise TypeError(f"layer {name} ({type(module).__name__}) cannot be converted: "
-                            f"supported are {supported}")
-    fold_batch_norm(ann)  # refuses a BatchNorm with nothing to fold into, by name
+                            f"supported are {supported} and residual blocks")
+    if not prefix:
+        fold_batch_norm(ann)  # refuses a BatchNorm with nothing to fold into, by name
 
 
 def convert(ann: nn.Sequential, thresholds: Sequence[float] | None = None,

@@ -15,8 +15,19 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..core import (
+    augment,
+    cifar,
+    costs,
+    data,
+    encoding,
+    measure,
+    metrics,
+    models,
+    operations,
+    training,
+)
 from ..core import config as cfg
-from ..core import costs, data, encoding, measure, metrics, models, operations, training
 from ..core.noise import NoiseModel
 from .activations import NOISE_KINDS, QCFS, ResidualNoise
 from .calibration import Gap, fit_noise, residual_gap, threshold_balance
@@ -46,17 +57,28 @@ class Config:
     conversion. The defaults (depth 2, width 128, no BatchNorm) are the MLP 256-128 and the CNN
     16-32 + 128 of before. `levels_equal_timesteps` sets L = `timesteps` (QCFS with L = T: one
     network per latency; `levels` is then unused).
+
+    The paper's setting (README, "The paper's setting"; preset `vgg16-cifar10`): `dataset`
+    cifar10 or cifar100 read from `data_dir` (fetched there only with `download`), `arch` vgg16,
+    resnet18 or resnet20 (their own depth; `width` scales the standard channels by w/128, so the
+    default 128 is the standard network), `recipe` authors (SGD, momentum 0.9, weight decay 5e-4,
+    cosine schedule, at `lr`: theirs is 0.05; crop, flip and Cutout on image sets) and `device`.
     """
 
     variant: str = cfg.setting("residual-noise", choices=VARIANTS)
-    dataset: str = cfg.setting("digits", choices=data.names("frames"))
+    dataset: str = cfg.setting("digits", choices=data.names("frames") + data.names("images"))
+    data_dir: str = cfg.data_dir_setting()
+    download: bool = cfg.setting(False, help="fetch CIFAR into data_dir when its files are "
+                                 "missing (needs torchvision and a network)")
     arch: str = cfg.setting("mlp", choices=models.ARCHS)
     depth: int = cfg.setting(models.DEFAULT_DEPTH, low=models.DEPTH_RANGE[0],
                              high=models.DEPTH_RANGE[1],
-                             unit="hidden layers (MLP) or conv layers (CNN)")
+                             unit="hidden layers (MLP) or conv layers (CNN); vgg16 and the "
+                                  "resnets have their own")
     width: int = cfg.setting(models.DEFAULT_WIDTH, low=1, high=4096, unit="units",
                              help="w: MLP hidden layers 2w, w, ...; CNN convs from w/8 channels, "
-                                  "classifier w")
+                                  "classifier w; vgg16/resnet18/resnet20: standard channels "
+                                  "× w/128")
     batch_norm: bool = cfg.setting(False, help="BatchNorm in training, folded at conversion")
     timesteps: int = cfg.timesteps_setting(64, help="T_max: the SNN runs once, read at every T")
     levels: int = cfg.setting(4, low=1, high=256, unit="L, quantization levels")
@@ -74,13 +96,21 @@ class Config:
                                              help="T at which σ is fitted; 0: T = L")
     epochs: int = cfg.epochs_setting(10)
     batch_size: int = cfg.batch_size_setting()
-    lr: float = cfg.lr_setting(1e-3)
+    recipe: str = cfg.setting("lab", choices=tuple(training.RECIPES),
+                              help="lab: Adam, constant rate; authors: SGD momentum 0.9, weight "
+                                   "decay 5e-4, cosine schedule, crop/flip/Cutout on CIFAR")
+    lr: float = cfg.setting(1e-3, low=1e-6, high=10.0,
+                            help="learning rate: Adam's (recipe lab) or SGD's (recipe authors; "
+                                 "theirs is 0.05)")
     seed: int = cfg.seed_setting()
     data_seed: int = cfg.data_seed_setting()
     device: str = cfg.device_setting()
 
     def __post_init__(self) -> None:
         cfg.validate(self)
+        cfg.require(data.kind_of(self.dataset) != "images" or bool(self.data_dir.strip()),
+                    "data_dir", f"the folder holding {cifar.FOLDERS.get(self.dataset)}/ for "
+                    f"dataset {self.dataset} (or any folder, with --download)", self.data_dir)
 
     @property
     def quantization_levels(self) -> int:
@@ -125,6 +155,12 @@ def build_ann(config: Config, input_shape: tuple[int, ...], num_classes: int) ->
     return ann
 
 
+def load_split(config: Config) -> data.Split:
+    """The config's dataset, split with its data seed (CIFAR: read from `data_dir`)."""
+    return data.load(config.dataset, seed=config.data_seed, data_dir=config.data_dir,
+                     download=config.download)
+
+
 def _forward(model: nn.Module, x: Tensor) -> Tensor:
     return model(x)
 
@@ -143,9 +179,12 @@ def train_ann(config: Config, split: data.Split, device: torch.device | None = N
     if config.variant == "residual-noise" and config.noise_calibration == "fitted":
         step = _refitting_step(config, split.validation()[0],
                                -(-len(split.y_train) // config.batch_size))
+    images = data.kind_of(config.dataset) == "images"
     history = training.train(ann, split, _forward, epochs=config.epochs, lr=config.lr,
                              batch_size=config.batch_size, seed=config.seed, device=device,
-                             step=step, progress=progress)
+                             step=step, progress=progress, recipe=training.RECIPES[config.recipe],
+                             augment=augment.crop_flip_cutout if config.recipe == "authors"
+                             and images else None)
     return ann, history
 
 
@@ -192,7 +231,7 @@ def experiment(config: Config, progress: training.Progress | None = None,
                split: data.Split | None = None, ann: nn.Sequential | None = None) -> Outcome:
     """Train the variant's ANN (or take the trained `ann`), convert it, simulate to T_max."""
     device = cfg.resolve_device(config.device)
-    split = split or data.load(config.dataset, seed=config.data_seed)
+    split = split or load_split(config)
     fraction = (lambda f, msg: progress(0.9 * f, msg)) if progress else None
     history: list[float] = []
     with measure.timer() as train_time:
@@ -229,7 +268,7 @@ def run(config: Config, progress: training.Progress | None = None) -> dict:
     Training costs are the ANN's (the network trained); inference costs are the SNN's at T.
     `models` holds the trained ANN and its SNN, `architecture` what rebuilds them.
     """
-    split = data.load(config.dataset, seed=config.data_seed)
+    split = load_split(config)
     out = experiment(config, progress, split)
     sim, grid = out.simulation, [T for T in TIMESTEPS if T < config.timesteps]
     grid.append(config.timesteps)

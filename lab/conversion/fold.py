@@ -9,7 +9,7 @@ weight layer,
 
 so folding changes no output of the eval-mode ANN (up to rounding) and the IF neurons see the
 same currents. A BatchNorm that does not follow a Linear or Conv2d directly has nothing to fold
-into and is refused by name.
+into and is refused by name. Residual blocks are folded inside: their branch and shortcut each.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import copy
 
 import torch
 from torch import nn
+
+from ..core.resnet import ResidualBlock
 
 NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
 _FOLDS_INTO = {nn.BatchNorm1d: nn.Linear, nn.BatchNorm2d: nn.Conv2d}
@@ -41,21 +43,28 @@ def fold_layer(layer: nn.Linear | nn.Conv2d, norm: nn.BatchNorm1d | nn.BatchNorm
     return folded
 
 
-def fold_batch_norm(ann: nn.Sequential) -> nn.Sequential:
+def fold_batch_norm(ann: nn.Sequential, prefix: str = "") -> nn.Sequential:
     """`ann` with every BatchNorm folded into the weight layer right before it (a new network).
 
     Raises TypeError naming a BatchNorm that does not directly follow a Linear (BatchNorm1d) or
     Conv2d (BatchNorm2d). Without BatchNorm the layers come back as they are (not copied).
+    `prefix` names the layers of a block's branch or shortcut in that message.
     """
     layers: list[nn.Module] = []
     previous = None
     for name, module in ann.named_children():
-        if isinstance(module, NORMS):
+        if isinstance(module, ResidualBlock):
+            layers.append(ResidualBlock(
+                fold_batch_norm(module.branch, f"{prefix}{name}.branch."),
+                fold_batch_norm(module.shortcut, f"{prefix}{name}.shortcut."),
+                module.activation))
+        elif isinstance(module, NORMS):
             wanted = _FOLDS_INTO[type(module)]
             if not isinstance(previous, wanted):
                 before = type(previous).__name__ if previous is not None else "nothing"
-                raise TypeError(f"layer {name} ({type(module).__name__}) cannot be folded: it "
-                                f"must directly follow a {wanted.__name__}, not {before}")
+                raise TypeError(f"layer {prefix}{name} ({type(module).__name__}) cannot be "
+                                f"folded: it must directly follow a {wanted.__name__}, "
+                                f"not {before}")
             layers[-1] = fold_layer(previous, module)
         else:
             layers.append(module)

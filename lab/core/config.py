@@ -181,8 +181,8 @@ def threshold_setting(default: float = 1.0) -> Any:
 
 
 def data_dir_setting() -> Any:
-    return setting("", path=True, help="folder of real event files (tonic's layout), for "
-                   "datasets read from disk (nmnist)")
+    return setting("", path=True, help="folder of the files of a dataset read from disk: "
+                   "nmnist (tonic's layout), cifar10/cifar100 (the python batches' folder)")
 
 
 def as_dict(config: Any) -> dict[str, Any]:

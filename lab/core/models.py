@@ -1,9 +1,11 @@
-"""Small ANN builders whose activation is a parameter, and their spiking counterparts.
+"""ANN builders whose activation is a parameter, and their spiking counterparts.
 
-A spiking network is the same layers applied to every time step (`TimeDistributed`, one
-batched call over `T·B` samples) with each activation replaced by a `SpikingNeuron`. Because
-the layers are applied layer by layer over all `T` at once, a simulation costs about the same
-dense matmuls as `T` ANN forward passes.
+Laptop-sized MLPs and VGG-style CNNs, and the paper's networks (VGG-16, ResNet-18/20 in
+`resnet`) with a width multiplier so that tests can make them tiny. A spiking network is the
+same layers applied to every time step (`TimeDistributed`, one batched call over `T·B`
+samples) with each activation replaced by a `SpikingNeuron`. Because the layers are applied
+layer by layer over all `T` at once, a simulation costs about the same dense matmuls as `T` ANN
+forward passes.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ import torch
 from torch import Tensor, nn
 
 from .neurons import SpikingNeuron
+from .resnet import RESNETS, STANDARD_WIDTH, ResidualBlock, resnet
 
 Activation = Callable[[], nn.Module]
-ARCHS = ("mlp", "cnn")
+ARCHS = ("mlp", "cnn", "vgg16", *RESNETS)
 # Layers that act on each time step independently and therefore convert unchanged.
 STATELESS = (nn.Linear, nn.Conv2d, nn.AvgPool2d, nn.MaxPool2d, nn.Flatten, nn.Dropout, nn.Identity)
 
@@ -68,6 +71,45 @@ def _norm(kind: type[nn.Module], features: int, enabled: bool) -> list[nn.Module
     return [kind(features)] if enabled else []
 
 
+# VGG-16's 13 convs in 5 stages, each ending in a 2×2 pool (Simonyan & Zisserman 2015), as in
+# QCFS's and the residual-noise authors' Models/VGG.py; their classifier is 4096-4096-classes.
+VGG16_STAGES = ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512))
+VGG16_HIDDEN = 4096
+
+
+def vgg16(image_shape: tuple[int, int, int], num_classes: int, activation: Activation = nn.ReLU,
+          width: int = STANDARD_WIDTH, batch_norm: bool = True) -> nn.Sequential:
+    """VGG-16 for 32×32 images: (Conv3×3 → [BatchNorm2d] → activation) × 13, an AvgPool2 after
+    each of the 5 stages, then Flatten → Linear → act → Linear → act → Linear.
+
+    Channels and the classifier's hidden units are the standard ones (64 ... 512; 4096) scaled
+    by width/128 (at least 1): the default width 128 is the authors' network. Average pooling
+    replaces their max pooling, as their code does before training (`replace_maxpool2d_by_
+    avgpool2d`); BatchNorm follows every conv (not the classifier's Linear layers), as theirs.
+    """
+    c, h, w = image_shape
+    if min(h, w) < 2 ** len(VGG16_STAGES):
+        raise ValueError(f"arch vgg16 halves the image {len(VGG16_STAGES)} times: images must be "
+                         f"at least 32×32, got {image_shape}")
+    layers: list[nn.Module] = []
+    for stage in VGG16_STAGES:
+        for channels in stage:
+            out = _scaled(channels, width)
+            layers += [nn.Conv2d(c, out, 3, padding=1), *_norm(nn.BatchNorm2d, out, batch_norm),
+                       activation()]
+            c = out
+        layers.append(nn.AvgPool2d(2))
+        h, w = h // 2, w // 2
+    hidden = _scaled(VGG16_HIDDEN, width)
+    layers += [nn.Flatten(), nn.Linear(c * h * w, hidden), activation(),
+               nn.Linear(hidden, hidden), activation(), nn.Linear(hidden, num_classes)]
+    return nn.Sequential(*layers)
+
+
+def _scaled(channels: int, width: int) -> int:
+    return max(1, channels * width // STANDARD_WIDTH)
+
+
 DEPTH_RANGE = (1, 32)  # hidden weight layers of the MLP, conv layers of the CNN
 DEFAULT_DEPTH, DEFAULT_WIDTH = 2, 128  # today's MLP 256-128 and CNN 16-32 + 128
 
@@ -97,13 +139,20 @@ def vgg_layout(image_shape: tuple[int, int, int], depth: int, width: int
 def build(arch: str, image_shape: tuple[int, int, int], num_classes: int,
           activation: Activation = nn.ReLU, depth: int = DEFAULT_DEPTH,
           width: int = DEFAULT_WIDTH, batch_norm: bool = False) -> nn.Sequential:
-    """The lab's architectures by name: 'mlp' or 'cnn' (VGG-style); defaults are laptop-sized.
+    """The lab's architectures by name (`ARCHS`); 'mlp' and 'cnn' are laptop-sized.
 
     depth: hidden weight layers of the MLP (widths `mlp_widths`), conv layers of the CNN (its
-    classifier's hidden Linear of w units comes on top; layout `vgg_layout`). width w: units
-    of the MLP's later hidden layers and of the CNN's classifier. batch_norm: BatchNorm after
-    every hidden weight layer, before its activation. The defaults are MLP 256-128 and CNN
-    conv 16 → pool → conv 32 → pool → 128.
+    classifier's hidden Linear of w units comes on top; layout `vgg_layout`); 'vgg16',
+    'resnet18' and 'resnet20' have their own fixed depth (depth is only range-checked). width
+    w: units of the MLP's later hidden layers and of the CNN's classifier; for the paper's
+    networks the standard channels scaled by w/128 (128: the standard network). batch_norm:
+    BatchNorm after every hidden weight layer (every conv for the paper's networks), before its
+    activation. The defaults are MLP 256-128 and CNN conv 16 → pool → conv 32 → pool → 128.
+
+    Example:
+        >>> net = build("resnet20", (3, 32, 32), 10, width=8, batch_norm=True)  # 1-2-4 channels
+        >>> net(torch.zeros(1, 3, 32, 32)).shape
+        torch.Size([1, 10])
     """
     low, high = DEPTH_RANGE
     if not (isinstance(depth, int) and low <= depth <= high):
@@ -116,7 +165,11 @@ def build(arch: str, image_shape: tuple[int, int, int], num_classes: int,
     if arch == "cnn":
         channels, pools = vgg_layout(image_shape, depth, width)
         return cnn(image_shape, channels, num_classes, activation, width, batch_norm, pools)
-    raise ValueError(f"arch must be 'mlp' or 'cnn', got {arch!r}")
+    if arch == "vgg16":
+        return vgg16(image_shape, num_classes, activation, width, batch_norm)
+    if arch in RESNETS:
+        return resnet(arch, image_shape, num_classes, activation, width, batch_norm)
+    raise ValueError(f"arch must be one of {', '.join(ARCHS)}, got {arch!r}")
 
 
 class TimeDistributed(nn.Module):
@@ -138,12 +191,21 @@ def to_spiking(ann: nn.Sequential, neuron: Callable[[nn.Module], SpikingNeuron],
 
     Every module for which `is_activation(m)` holds becomes `neuron(m)` (so the neuron can read,
     say, a trained clipping level from the activation); every other layer must be stateless
-    and is wrapped in `TimeDistributed`. Anything else is refused by name.
+    and is wrapped in `TimeDistributed`; a `ResidualBlock` keeps its shape, with its branch and
+    shortcut converted and its activation (after the addition) a neuron. `neuron` is called in
+    the order of `ann.modules()`. Anything else is refused by name.
     """
     is_activation = is_activation or _is_activation
     layers: list[nn.Module] = []
     for name, module in ann.named_children():
-        if is_activation(module):
+        if isinstance(module, ResidualBlock):
+            branch = to_spiking(module.branch, neuron, is_activation)
+            shortcut = to_spiking(module.shortcut, neuron, is_activation)
+            if not is_activation(module.activation):
+                raise TypeError(f"layer {name}.activation ({type(module.activation).__name__}) "
+                                "cannot be converted: a residual block must end in an activation")
+            layers.append(ResidualBlock(branch, shortcut, neuron(module.activation)))
+        elif is_activation(module):
             layers.append(neuron(module))
         elif isinstance(module, STATELESS):
             layers.append(TimeDistributed(copy.deepcopy(module)))
