@@ -40,11 +40,9 @@ import os
 import statistics
 import tempfile
 import time
-from types import SimpleNamespace
 
 import torch
 
-from lab import registry
 from lab.conversion import comparison as cmp
 from lab.core import config as cfg
 from lab.core import stats
@@ -86,10 +84,10 @@ def main() -> None:
           f"{base['timesteps']}, seeds 0..{seeds - 1}, load {os.getloadavg()[0]:.1f} at the start")
     torch.set_num_threads(1)  # as on every sweep worker
     started = time.perf_counter()
-    specs = [make(cmp.METHOD, grid, seeds)
-             for grid in cmp.grids(base, depths, threshold_balancing=args.threshold_balancing)]
+    found = cmp.grids(base, depths, threshold_balancing=args.threshold_balancing)
     engine = args.engine or ("process" if args.quick else "sweep")
-    runs = _sweep(specs, args.workers, args.results) if engine == "sweep" else _in_process(specs)
+    runs = (_sweep([make(cmp.METHOD, grid, seeds) for grid in found], args.workers, args.results)
+            if engine == "sweep" else cmp.run_here(found, seeds))
     print(f"# {len(runs)} runs ({engine}) in {time.perf_counter() - started:.0f} s")
     headline = {}
     for depth in depths:
@@ -109,16 +107,6 @@ def _sweep(specs: list, workers: int, results: str | None) -> list:
                     raise SystemExit(f"{len(outcome.failed)} runs failed: see {store.path}")
         wanted = {key(cfg.as_dict(c)) for spec in specs for c in spec.configs()}
         return [r for r in store.runs(cmp.METHOD, status="finished") if key(r.config) in wanted]
-
-
-def _in_process(specs: list) -> list:
-    """The same configs one after another in this process (no store, no cluster to start)."""
-    runs = []
-    for config in (c for spec in specs for c in spec.configs()):
-        result = registry.method(cmp.METHOD).run(config)
-        runs.append(SimpleNamespace(config=cfg.as_dict(config), metrics=result["metrics"],
-                                    curves=result["curves"]))
-    return runs
 
 
 def report(runs: list, depth: int, threshold_balancing: bool) -> dict[str, str]:
@@ -188,12 +176,9 @@ def _mean(by_seed: dict[int, float]) -> float:
 
 
 def _per_layer(runs: list, depth: int, name: str, timesteps: int, curve: str) -> str:
-    """The mean over seeds of a per-layer curve, as a short list."""
-    found = [r.curves[curve] for r in cmp.by_seed(runs, depth, name, timesteps).values()]
-    if not found:
-        return "-"
-    return "[" + ", ".join(f"{statistics.fmean(col):.3f}" for col in zip(*found, strict=True)) + "]"
-
+    """The mean over seeds of a per-layer curve (`cmp.per_layer`), as a short list."""
+    found = cmp.per_layer(runs, depth, name, timesteps, curve)
+    return "[" + ", ".join(f"{s.mean:.3f}" for s in found) + "]" if found else "-"
 
 if __name__ == "__main__":
     main()

@@ -12,10 +12,16 @@ noise), then E[s] = P(I + v0 + n ≥ θ) = clip(I/θ, 0, 1), which is the rate �
 neuron reaches over N steps (with error at most 1/N). So after training, the same weights run
 as IF neurons (β = 1, reset by subtraction, `scale_output=True`, the same v_init) for N steps
 with the noise off; the carried membrane potential takes the noise's place.
+
+The identity holds per neuron. Between layers E[f(s)] ≠ f(E[s]), and every layer after the
+first receives spike trains whose timing is uneven: the residual error of conversion.
+`layer_gaps` measures it the way `lab.conversion` does, against `expected_network` (every neuron
+replaced by its expected output θ·E[s], layer after layer).
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 
@@ -23,6 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .conversion.activations import ClippedReLU
+from .conversion.calibration import Gap, residual_gap
 from .core import config as cfg
 from .core import costs, data, encoding, measure, metrics, models, training
 from .core.neurons import (
@@ -143,6 +151,43 @@ class SingleStepNeuron(nn.Module):
 
     def extra_repr(self) -> str:
         return f"noise={self.noise}, noise_std={self.noise_std}·θ, v_init={self.v_init}·θ"
+
+
+class ExpectedSpike(ClippedReLU):
+    """The single-step neuron averaged over its noise: h(I) = θ·E[s] = θ·P(I + v0 + n ≥ θ),
+    `[B, ...]` → `[B, ...]`. With v0 + n uniform on [0, θ) it is the clipped ReLU exactly (the
+    identity); Gaussian noise rounds its corners. A `ClippedReLU` (λ = θ), so that
+    `lab.conversion.residual_gap` reads it as the ANN activation the SNN is compared with."""
+
+    def __init__(self, threshold: float = 1.0, v_init: float = 0.5, noise: str = "gaussian",
+                 noise_std: float = 0.3) -> None:
+        super().__init__(threshold)
+        self.v_init, self.noise_model = v_init, noise_model(noise, noise_std)
+
+    def forward(self, current: Tensor) -> Tensor:
+        theta = self.threshold
+        return theta * self.noise_model.cdf_above((current + (self.v_init - 1) * theta) / theta)
+
+
+def expected_network(model: nn.Sequential) -> nn.Sequential:
+    """f(E[s]) layer after layer: `model` (a copy) with each `SingleStepNeuron` an `ExpectedSpike`
+    of its θ, v_init and noise — the function the identity says the T = N network computes."""
+    return nn.Sequential(*[
+        ExpectedSpike(float(m.threshold), m.v_init, m.noise, m.noise_std)
+        if isinstance(m, SingleStepNeuron) else copy.deepcopy(m) for m in model.children()])
+
+
+def layer_gaps(model: nn.Sequential, x: Tensor, timesteps: int) -> list[Gap]:
+    """Per hidden layer, the gap (IF rate over N steps − θ·E[s] of `expected_network`)/θ.
+
+    Both networks see the images `x` `[B, ...]`, as in `lab.conversion.residual_gap`: a layer's
+    gap holds its own error and the error it inherits. The first layer's input is constant, so
+    its gap is the identity's own error (quantization to θ/N, and the Gaussian's rounded
+    corners); later layers add the residual error of spikes arriving unevenly.
+
+        >>> gaps = layer_gaps(trained_model, split.x_test, 4)   # [Gap(mean, std), ...]
+    """
+    return residual_gap(expected_network(model), to_multi_step(model), x, timesteps)
 
 
 def single_step_model(config: Config, split: data.Split) -> nn.Sequential:

@@ -16,6 +16,7 @@ from lab.core.neurons import NeuronParams, SpikingNeuron, simulate
 from lab.core.noise import NoiseModel
 from lab.core.results import ResultsStore
 from lab.viz import conversion as viz
+from lab.viz import theme
 
 
 def _qcfs_mlp(seed: int = 0, levels: int = 4, act=QCFS) -> nn.Sequential:
@@ -260,10 +261,15 @@ def test_figures_draw_from_a_simulation():
     sim = simulate_accuracy(convert(ann), x, y, 8)
     fig = viz.residual_histograms_figure(sim, 4)
     assert len(fig.data) == 2 and "misrepresented" in fig.layout.annotations[1].text
-    fig = viz.accuracy_figure({"a": sim.accuracy}, {"a": 50.0})
-    assert list(fig.data[0].x) == [1, 2, 4, 8]
-    fig = viz.noise_figure({0.0: sim.accuracy, 0.2: sim.accuracy}, 0.2, {0.0: 50, 0.2: 50})
-    assert [d.name for d in fig.data] == ["σ = 0 (QCFS)", "σ = 0.2·θ"]
+    assert theme.description(fig)
+    seeds = {T: [float(sim.accuracy_at(T)), float(sim.accuracy_at(T)) + 1] for T in (1, 2, 4, 8)}
+    fig = viz.accuracy_intervals_figure({"qcfs": seeds, "qcfs L=T": {1: [50.0]}},
+                                        {"qcfs": [60.0, 61.0]}, "test")
+    band, mean, single, ann = fig.data
+    assert band.fill == "toself" and list(mean.x) == [1, 2, 4, 8] and list(single.x) == [1]
+    assert mean.line.color == theme.color("qcfs") and ann.line.dash == "dash"
+    assert list(ann.y) == [60.5, 60.5] and list(ann.x) == [1, 8]
+    assert theme.description(fig) == "test"
 
 
 # --- the method end to end ----------------------------------------------------------------

@@ -241,6 +241,42 @@ def test_comparison_pairs_seeds_and_reads_L_equal_T_at_L_from_qcfs():
         cmp.paired({}, noise)
 
 
+def test_per_layer_summarises_a_curve_over_seeds():
+    runs = _fake_runs()
+    qcfs, noise = cmp.per_layer(runs, 4, cmp.QCFS, 2), cmp.per_layer(runs, 4, cmp.NOISE, 2)
+    assert [s.mean for s in qcfs] == pytest.approx([0.1, 0.2])
+    assert noise[1] == stats.summary([0.1, 0.1, 0.1]) and noise[0].n == 3
+    assert cmp.per_layer(runs, 8, cmp.QCFS, 2) == []
+    assert cmp.per_layer(runs, 4, cmp.QCFS, 2, "no_such_curve_T{T}") == []
+
+
+def test_depth_figure_draws_the_gap_per_layer_of_each_arm():
+    from lab.viz import conversion as viz
+    from lab.viz import theme
+
+    fig = viz.depth_figure(_fake_runs(), depth=4, timesteps=2)
+    bands = [d for d in fig.data if d.fill == "toself"]
+    lines = [d for d in fig.data if d.fill != "toself"]
+    assert len(bands) == len(lines) == 2
+    assert [d.name for d in lines] == ["QCFS (L fixed)", "residual noise"]
+    assert list(lines[1].y) == pytest.approx([0.1, 0.1]) and list(lines[0].x) == [1, 2]
+    assert lines[1].line.color == theme.color("residual_noise")
+    assert "Depth 4" in theme.description(fig) and "n = 3" in theme.description(fig)
+
+
+def test_run_here_runs_every_config_in_this_process():
+    found = cmp.grids({"epochs": 1, "depth": 2, "width": 8, "timesteps": 2, "device": "cpu"},
+                      [2], timesteps=(1,))
+    runs = cmp.run_here(found, 1, keep_models=True)
+    assert sorted(cmp.arm(r.config) for r in runs) == ["qcfs", "qcfs L=T", "residual-noise"]
+    again = cmp.run_here(found[:1], 1)
+    assert [r.metrics["accuracy_T2"] for r in again] == [r.metrics["accuracy_T2"]
+                                                          for r in runs[:2]]  # seeded
+    assert not again[0].models and set(runs[0].models) == {"ann", "snn"}
+    assert len(cmp.per_layer(runs, 2, cmp.NOISE, 2)) == 2
+    assert cmp.values(runs, 2, cmp.QCFS_LT, 1)  # the L = T arm, read at its T
+
+
 def test_comparison_grids_are_valid_sweeps():
     from lab.sweep import make
 

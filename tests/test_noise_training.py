@@ -9,7 +9,7 @@ from torch import nn
 from lab import cli
 from lab import noise_training as nt
 from lab.core import config as cfg
-from lab.core import grid
+from lab.core import grid, models
 from lab.core.metrics import timesteps_within
 from lab.core.noise import IDEAL_RESIDUAL_STD, NoiseModel
 from lab.core.results import ResultsStore
@@ -210,3 +210,30 @@ def test_accuracy_and_training_figures():
     assert len(fig.data) == 2 and len(fig.layout.shapes) == 1
     bars = viz.training_figure({"x": 1.0, "y": 2.0}, {"x": 90.0, "y": 95.0})
     assert list(bars.data[0].y) == [1.0, 2.0]
+
+
+# --- the identity's scope: the per-layer gap of the T = 1 → T = N network --------------------
+
+def test_expected_spike_is_the_clipped_relu_for_the_ideal_residual():
+    current = grid.linspace(-1.0, 2.0, 61)
+    uniform = nt.ExpectedSpike(0.8, 0.5, "uniform", IDEAL_RESIDUAL_STD)
+    torch.testing.assert_close(uniform(current), (current).clamp(0, 0.8), rtol=0, atol=1e-6)
+    gaussian = nt.ExpectedSpike(1.0, 0.5, "gaussian", 0.3)
+    torch.testing.assert_close(gaussian(current), nt.expected_spike(current, "gaussian", 0.3))
+
+
+def test_layer_gaps_compare_the_IF_network_with_the_expected_network():
+    torch.manual_seed(0)
+    model = models.build("mlp", (1, 8, 8), 10, lambda: nt.SingleStepNeuron(1.0, 0.5, "uniform",
+                                                                          IDEAL_RESIDUAL_STD))
+    expected = nt.expected_network(model)
+    assert [type(m).__name__ for m in expected if hasattr(m, "threshold")] == ["ExpectedSpike"] * 2
+    assert torch.equal(expected[1].weight, model[1].weight)
+    assert expected[1].weight is not model[1].weight  # a copy
+    x = torch.rand(64, 1, 8, 8) * 2
+    gaps = nt.layer_gaps(model, x, 4)
+    assert len(gaps) == 2
+    # the first layer's input is constant: its gap is the IF rate's rounding to θ/N, ≤ 1/(2N)
+    first = nt.layer_gaps(nn.Sequential(*list(model)[:3]), x, 4)[0]
+    assert first == gaps[0] and first.std <= 1 / 8 + 1e-6
+    assert nt.layer_gaps(model, x, 64)[0].std < first.std  # the rounding shrinks like 1/N

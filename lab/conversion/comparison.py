@@ -7,20 +7,29 @@ The arms, all on one architecture, data split and epoch count:
     qcfs L=T        QCFS with L = T: one network per latency T (exact at T = 1)
     TB v0=0, TB v0=θ/2   threshold balancing (optional)
 
-`grids` gives the sweep grids (`lab.sweep.make(METHOD, grid, seeds)`); the functions below read
-the finished runs back (`lab.core.results.Run`, or anything with `config`, `metrics`, `curves`)
-and compare arms over the seeds both have. Nothing here chooses anything: the numbers are the
-test set's, reported whatever their sign.
+`grids` gives the sweep grids (`lab.sweep.make(METHOD, grid, seeds)`); `run_here` runs them
+one after another in this process (a notebook, `benchmarks/conversion.py --quick`). The
+functions below read the finished runs back (`lab.core.results.Run`, a `Finished`, or anything
+with `config`, `metrics`, `curves`) and compare arms over the seeds both have; `per_layer`
+summarises a per-layer curve (the gap) over seeds. Nothing here chooses anything: the numbers
+are the test set's, reported whatever their sign.
+
+Example (digits, depth 4, 2 seeds, 1 epoch: a few seconds):
+    >>> runs = run_here(grids({"epochs": 1, "batch_norm": True, "timesteps": 4}, [4]), 2)
+    >>> diff = paired(values(runs, 4, NOISE, 2), values(runs, 4, QCFS, 2))  # points, T = 2
+    >>> std = per_layer(runs, 4, QCFS, 2)  # [layers] Summary of the gap std over seeds
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..core import stats
-from ..core.config import spec
+from ..core.config import as_dict, spec
 from .experiment import Config
+from .experiment import run as run_one
 
 METHOD = "conversion"
 COMPARED_TIMESTEPS = (1, 2, 4)
@@ -39,7 +48,8 @@ def grids(base: Mapping[str, Any], depths: Sequence[int],
     """The sweep grids of the comparison, each over `depths`, sharing the fields of `base`.
 
     QCFS with L = T at T = L is the QCFS(L) network itself (the same training), so it is not
-    trained twice: `by_seed` reads that arm at T = L from the QCFS(L) run.
+    trained twice: `by_seed` reads that arm at T = L from the QCFS(L) run. `timesteps=()`
+    leaves the L = T arm out (QCFS(L) and residual noise only).
     """
     shared = {name: (value,) for name, value in base.items()}
     levels = base.get("levels", spec(Config, "levels").default)
@@ -52,6 +62,33 @@ def grids(base: Mapping[str, Any], depths: Sequence[int],
         found.append({**shared, "depth": tuple(depths), "variant": ("threshold-balancing",),
                       "v_init": (0.0, 0.5)})
     return found
+
+
+@dataclass
+class Finished:
+    """One finished run, as `run_here` keeps it: its config (a dict), metrics and curves, and
+    (with `keep_models`) the trained ANN and its SNN."""
+
+    config: dict[str, Any]
+    metrics: dict[str, Any]
+    curves: dict[str, list[float]]
+    models: dict[str, Any] = field(default_factory=dict)
+
+
+def run_here(found: Sequence[Mapping[str, tuple]], seeds: int, keep_models: bool = False
+             ) -> list[Finished]:
+    """Every config of the grids `found` (model seeds 0..seeds−1), one after another in this
+    process: no results store, no cluster to start (on 2 shared cores a Dask cluster's start
+    alone took 10–20 s of a minute). The configs are validated, all of them, before any runs."""
+    from ..sweep.spec import make  # here: lab.sweep imports Dask (a second), needed only now
+
+    configs = [c for grid in found for c in make(METHOD, grid, seeds).configs()]
+    runs = []
+    for config in configs:
+        result = run_one(config)
+        runs.append(Finished(as_dict(config), result["metrics"], result["curves"],
+                             result["models"] if keep_models else {}))
+    return runs
 
 
 def arm(config: Mapping[str, Any]) -> str:
@@ -98,6 +135,16 @@ def deepest_gap_std(runs: Iterable[StoredRun], depth: int, name: str, timesteps:
     curve = f"gap_std_per_layer_T{timesteps}"
     return {seed: float(run.curves[curve][-1])
             for seed, run in by_seed(runs, depth, name, timesteps).items() if curve in run.curves}
+
+
+def per_layer(runs: Iterable[StoredRun], depth: int, name: str, timesteps: int,
+              curve: str = "gap_std_per_layer_T{T}") -> list[stats.Summary]:
+    """Per layer, the mean over seeds with its 95% interval of `curve` (its `{T}` filled in) of
+    arm `name` at `depth`, read at T: by default the gap std (units of θ, test images)."""
+    key = curve.format(T=timesteps)
+    found = [run.curves[key] for run in by_seed(runs, depth, name, timesteps).values()
+             if key in run.curves]
+    return [stats.summary(column) for column in zip(*found, strict=True)]
 
 
 def paired(a: Mapping[int, float], b: Mapping[int, float]) -> stats.Paired:

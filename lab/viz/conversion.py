@@ -1,8 +1,9 @@
 """Figures of notebook 02: why conversion needs many timesteps (the residual membrane potential).
 
 The functions compute with `lab.core.neurons.simulate` and `lab.conversion` and only draw;
-they are the widget callbacks of the notebook (and are tested). Figure data is rounded, so the
-stored notebook stays small and identical on every machine.
+they are the widget callbacks of the notebook (and are tested). Methods are drawn in the lab's
+look (`lab.viz.theme`), intervals as bands, and every figure carries a one-line description.
+Figure data is rounded, so the stored notebook stays small and identical on every machine.
 """
 
 from __future__ import annotations
@@ -14,12 +15,20 @@ import torch
 from plotly.subplots import make_subplots
 from torch import Tensor
 
-from lab.conversion import TIMESTEPS, Simulation, histogram_edges, ideal_spike_count
+from lab.conversion import Simulation, histogram_edges, ideal_spike_count
+from lab.conversion import comparison as cmp
+from lab.core import stats
 from lab.core.neurons import NeuronParams, simulate
 
+from . import theme
+
 DIGITS = 4
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
-BAND = "rgba(44, 160, 44, 0.12)"  # [0, θ): where the residual keeps the spike count honest
+COLORS = theme.OKABE_ITO
+BAND = "rgba(0, 158, 115, 0.12)"  # [0, θ): where the residual keeps the spike count honest
+# comparison arm → (theme key, line dash or None for the theme's); v[0] = 0 is dotted
+ARMS = {cmp.QCFS: ("qcfs", None), cmp.NOISE: ("residual_noise", None),
+        cmp.QCFS_LT: ("qcfs_lt", None), "TB v0=θ/2": ("threshold_balancing", None),
+        "TB v0=0": ("threshold_balancing", "dot"), "noise single-step": ("noise_single_step", None)}
 
 
 def _r(values) -> list[float]:
@@ -78,18 +87,18 @@ def single_neuron_figure(skew: float = 0.0, excitatory: int = 6, inhibitory: int
     steps = list(range(1, timesteps + 1))
     fig = go.Figure()
     fig.add_hrect(y0=0, y1=threshold, fillcolor=BAND, line_width=0)
-    fig.add_hline(y=threshold, line_dash="dash", line_color=PALETTE[3])
-    for sign, count, name, color in ((1, excitatory, "excitatory input", PALETTE[2]),
-                                     (-1, inhibitory, "inhibitory input", PALETTE[4])):
+    fig.add_hline(y=threshold, line_dash="dash", line_color=COLORS["vermillion"])
+    for sign, count, name, color in ((1, excitatory, "excitatory input", COLORS["green"]),
+                                     (-1, inhibitory, "inhibitory input", COLORS["purple"])):
         times = arrival_times(count, timesteps, abs(skew), first=(skew >= 0) == (sign > 0))
         fig.add_bar(x=[t + 1 for t in times], y=[sign * weight] * count, name=name,
                     marker_color=color, opacity=0.5)
     fig.add_scatter(x=[0, *steps], y=_r([v_init * threshold, *n["v"]]), name="v[t] after reset",
-                    mode="lines+markers", line_color=PALETTE[0])
+                    mode="lines+markers", line_color=COLORS["blue"])
     fired = [t for t, f in zip(steps, n["fired"], strict=True) if f]
     fig.add_scatter(x=fired, y=[round(threshold, DIGITS)] * len(fired), name="spike",
                     mode="markers", marker={"symbol": "triangle-up", "size": 12,
-                                            "color": PALETTE[1]})
+                                            "color": COLORS["orange"]})
     verdict = "honest" if n["spikes"] == n["ideal"] else "misrepresented"
     fig.update_layout(
         title=f"{n['spikes']} spikes, even arrival gives {n['ideal']} — v[T] = "
@@ -97,7 +106,8 @@ def single_neuron_figure(skew: float = 0.0, excitatory: int = 6, inhibitory: int
         xaxis_title="timestep t", yaxis_title="membrane potential / input", height=360,
         barmode="relative", margin={"t": 50, "b": 40, "l": 50, "r": 10},
         legend={"orientation": "h", "y": -0.2})
-    return fig
+    return theme.describe(fig, "The same input spikes, reordered: the band is [0, θ), where "
+                               "the spike count is honest.")
 
 
 def residual_histograms_figure(simulation: Simulation, timesteps: int,
@@ -117,43 +127,93 @@ def residual_histograms_figure(simulation: Simulation, timesteps: int,
     for col, layer in enumerate(layers, start=1):
         counts = layer.histograms[timesteps]
         fig.add_bar(x=centers, y=_r(counts / counts.sum().clamp(min=1)), row=1, col=col,
-                    marker_color=PALETTE[0], showlegend=False)
+                    marker_color=COLORS["blue"], showlegend=False)
         fig.add_vrect(x0=0, x1=1, fillcolor=BAND, line_width=0, row=1, col=col)
         fig.update_xaxes(title_text="v[T] / θ", row=1, col=col)
     fig.update_yaxes(title_text="share of unclipped neurons", row=1, col=1)
-    fig.update_layout(title=f"Residual membrane potential after T = {timesteps}", height=330,
-                      bargap=0, margin={"t": 70, "b": 40, "l": 50, "r": 10})
-    return fig
+    fig.update_layout(title=f"Residual membrane potential after T = {timesteps}", height=360,
+                      bargap=0, margin={"b": 40, "l": 50, "r": 10})
+    return theme.describe(fig, "Mass outside the band [0, 1) is the residual error: those "
+                               "neurons' spike counts are wrong.")
 
 
-def accuracy_figure(curves: Mapping[str, Tensor | Sequence[float]],
-                    ann_accuracy: Mapping[str, float] | None = None,
-                    title: str = "Accuracy of the converted SNNs versus T") -> go.Figure:
-    """Accuracy at every T (log axis) per method; dotted lines: each method's own ANN."""
+def _style(arm: str, ann: bool = False) -> dict:
+    key, dash = ARMS[arm]
+    style = theme.trace_style(key, ann=ann)
+    if dash and not ann:
+        style["line"]["dash"] = dash
+    return style
+
+
+def _band(fig: go.Figure, xs: Sequence[float], low: Sequence[float], high: Sequence[float],
+          arm: str, **where) -> None:
+    """The 95% interval as a filled polygon in the arm's colour (no legend entry)."""
+    fig.add_scatter(x=[*xs, *reversed(xs)], y=_r([*high, *reversed(low)]), fill="toself",
+                    fillcolor=theme.band(ARMS[arm][0]), line={"width": 0}, mode="lines",
+                    hoverinfo="skip", showlegend=False, **where)
+
+
+def _label(arm: str) -> str:
+    return {"TB v0=0": "threshold balancing, v[0] = 0",
+            "TB v0=θ/2": "threshold balancing, v[0] = θ/2"}.get(arm, theme.label(ARMS[arm][0]))
+
+
+def accuracy_intervals_figure(accuracy: Mapping[str, Mapping[int, Sequence[float]]],
+                              ann: Mapping[str, Sequence[float]] | None = None,
+                              description: str = "Mean over seeds; bands: 95% intervals."
+                              ) -> go.Figure:
+    """Accuracy against T (log axis) per arm: the mean over seeds and its 95% interval (band).
+
+    `accuracy[arm][T]` holds one test accuracy per seed; arms are `ARMS` names. `ann[arm]`: the
+    arm's ANN accuracy per seed, drawn dashed in the arm's colour (one network for every T).
+    """
     fig = go.Figure()
-    for k, (name, curve) in enumerate(curves.items()):
-        color = PALETTE[k % len(PALETTE)]
-        ys = list(curve)
-        xs = [T for T in range(1, len(ys) + 1) if T in TIMESTEPS or T == len(ys)]
-        fig.add_scatter(x=xs, y=_r(ys[T - 1] for T in xs), name=name, mode="lines+markers",
-                        line_color=color)
-        if ann_accuracy and name in ann_accuracy:
-            fig.add_hline(y=round(ann_accuracy[name], 2), line_dash="dot", line_color=color,
-                          opacity=0.6)
-    fig.update_layout(title=title, xaxis={"type": "log", "title": "timesteps T",
-                                          "tickvals": list(TIMESTEPS)},
-                      yaxis_title="test accuracy (%)", height=380,
-                      margin={"t": 50, "b": 40, "l": 50, "r": 10})
-    return fig
+    for arm, by_t in accuracy.items():
+        xs = sorted(by_t)
+        summaries = [stats.summary(by_t[T]) for T in xs]
+        if len(by_t[xs[0]]) > 1:
+            _band(fig, xs, [s.ci_low for s in summaries], [s.ci_high for s in summaries], arm)
+        fig.add_scatter(x=xs, y=_r(s.mean for s in summaries), name=_label(arm), **_style(arm))
+    for arm, values in (ann or {}).items():
+        every = sorted({T for by_t in accuracy.values() for T in by_t})
+        mean = round(stats.summary(values).mean, 2)
+        fig.add_scatter(x=[every[0], every[-1]], y=[mean, mean], name=f"its ANN ({_label(arm)})",
+                        **_style(arm, ann=True), showlegend=True)
+    ticks = sorted({T for by_t in accuracy.values() for T in by_t})
+    fig.update_layout(title="Test accuracy of the converted SNNs against T",
+                      xaxis={"type": "log", "title": "timesteps T", "tickvals": ticks},
+                      yaxis_title="test accuracy (%)", height=460,
+                      margin={"b": 40, "l": 50, "r": 10}, legend={"orientation": "h", "y": -0.2})
+    return theme.describe(fig, description)
 
 
-def noise_figure(curves_by_sigma: Mapping[float, Sequence[float]], sigma: float,
-                 ann_accuracy: Mapping[float, float] | None = None) -> go.Figure:
-    """Accuracy versus T for the network trained with noise σ, against σ = 0 (plain QCFS)."""
-    chosen = {f"σ = {sigma:g}·θ": curves_by_sigma[sigma]}
-    anns = {f"σ = {sigma:g}·θ": ann_accuracy[sigma]} if ann_accuracy else None
-    if sigma != 0 and 0 in curves_by_sigma:
-        chosen = {"σ = 0 (QCFS)": curves_by_sigma[0], **chosen}
-        if anns is not None:
-            anns["σ = 0 (QCFS)"] = ann_accuracy[0]
-    return accuracy_figure(chosen, anns, title="What training with noise does to the SNN")
+def layer_gap_figure(gaps: Mapping[str, Sequence[stats.Summary]], timesteps: int,
+                     what: str = "std", description: str | None = None) -> go.Figure:
+    """Per hidden layer, the gap (SNN rate − ANN activation)/θ at T: the mean over seeds of
+    its `what` (std or mean) with the 95% interval (band), one line per arm (`ARMS` names)."""
+    fig = go.Figure()
+    for arm, summaries in gaps.items():
+        xs = list(range(1, len(summaries) + 1))
+        if summaries and summaries[0].n > 1:
+            _band(fig, xs, [s.ci_low for s in summaries], [s.ci_high for s in summaries], arm)
+        fig.add_scatter(x=xs, y=_r(s.mean for s in summaries), name=_label(arm), **_style(arm))
+    layers = max((len(s) for s in gaps.values()), default=1)
+    fig.update_layout(title=f"Gap per layer at T = {timesteps}",
+                      xaxis={"title": "hidden layer (1 = fed by the image)",
+                             "tickvals": list(range(1, layers + 1))},
+                      yaxis={"title": f"gap {what} (units of θ)", "rangemode": "tozero"},
+                      height=420, margin={"b": 40, "l": 50, "r": 10},
+                      legend={"orientation": "h", "y": -0.25})
+    return theme.describe(fig, description or (
+        "Each layer's gap (SNN rate − ANN activation)/θ on the test images; mean over seeds, "
+        "band: 95% interval."))
+
+
+def depth_figure(runs: Sequence[cmp.StoredRun], depth: int = 6, timesteps: int = 2,
+                 arms: Sequence[str] = (cmp.QCFS, cmp.NOISE)) -> go.Figure:
+    """The notebook's depth slider: `layer_gap_figure` of the gap std of `arms` in the
+    networks of `depth` hidden layers, at T, over the seeds in `runs`."""
+    gaps = {arm: cmp.per_layer(runs, depth, arm, timesteps) for arm in arms}
+    return layer_gap_figure(gaps, timesteps, description=(
+        f"Depth {depth}: the gap std per layer at T = {timesteps}, mean over seeds "
+        f"(n = {gaps[arms[0]][0].n if gaps[arms[0]] else 0}), band: 95% interval."))

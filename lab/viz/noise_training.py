@@ -1,8 +1,10 @@
 """Figures of notebook 03: noise-based single-step training and the T = 1 → T = N step.
 
 The functions compute with `lab.noise_training` and only draw; `identity_figure` is the
-notebook's widget callback (and is tested). Figure data is rounded so the stored notebook stays
-small and identical on every machine.
+notebook's widget callback (and is tested). Figures use the lab's look (`lab.viz.theme`) and
+carry a one-line description; the per-layer gap is drawn by `lab.viz.conversion` next to the
+conversion methods'. Figure data is rounded so the stored notebook stays small and identical on
+every machine.
 """
 
 from __future__ import annotations
@@ -17,8 +19,12 @@ from plotly.subplots import make_subplots
 from lab.core import grid
 from lab.noise_training import expected_spike, if_rate, monte_carlo_spike
 
+from . import theme
+
 DIGITS = 4
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+# the method's own curve first (its theme colour), then the variants and references
+PALETTE = (theme.color("noise_single_step"), theme.OKABE_ITO["blue"], theme.OKABE_ITO["green"],
+           theme.OKABE_ITO["purple"], theme.OKABE_ITO["sky"], theme.color("bptt"))
 CURRENT_RANGE = (-0.5, 1.5)  # I/θ
 
 
@@ -52,7 +58,7 @@ def identity_figure(noise: str = "gaussian", noise_std: float = 0.3, timesteps: 
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35],
                         vertical_spacing=0.06)
     fig.add_scatter(x=x, y=_r(c["target"]), name="clip(I/θ, 0, 1)", row=1, col=1,
-                    line={"color": "black", "dash": "dash"})
+                    line={"color": theme.GREY, "dash": "dash"})
     fig.add_scatter(x=x, y=_r(c["expected"]), name=f"T = 1: P(I + v0 + n ≥ θ), {noise}",
                     row=1, col=1, line={"color": PALETTE[0]})
     fig.add_scatter(x=mc_x, y=_r(c["monte_carlo"]), mode="markers", row=1, col=1,
@@ -67,11 +73,12 @@ def identity_figure(noise: str = "gaussian", noise_std: float = 0.3, timesteps: 
     fig.update_layout(
         title=f"{noise} noise (σ = {noise_std}·θ), v0 = {v_init}·θ: "
               f"max |E[s] − clip(I/θ)| = {gap:.3f}",
-        height=520, margin={"t": 60, "b": 40}, legend={"x": 0.01, "y": 0.98})
+        height=540, margin={"b": 40}, legend={"x": 0.01, "y": 0.98})
     fig.update_yaxes(title_text="spikes per step", row=1, col=1)
     fig.update_yaxes(title_text="gap to clip(I/θ)", row=2, col=1)
     fig.update_xaxes(title_text="input current I (units of θ)", row=2, col=1)
-    return fig
+    return theme.describe(fig, "One neuron: the expected single-step spike, the IF rate after N "
+                               "steps and the ramp clip(I/θ) they both approximate.")
 
 
 def accuracy_figure(curves: Mapping[str, Sequence[float]],
@@ -92,15 +99,16 @@ def accuracy_figure(curves: Mapping[str, Sequence[float]],
                 fig.add_annotation(x=math.log10(n), y=low, xanchor="left", yanchor="bottom",
                                    text=f"↓ {float(value):.1f} % at N = {n}", showarrow=False,
                                    font={"color": color})
-    for i, (name, value) in enumerate((references or {}).items()):
-        fig.add_hline(y=round(value, 2), line={"dash": "dash", "color": PALETTE[-1 - i]},
+    for name, value in (references or {}).items():
+        fig.add_hline(y=round(value, 2), line={"dash": "dash", "color": theme.color("bptt")},
                       annotation_text=name, annotation_position="top left")
     ticks = [n for n in (1, 2, 4, 8, 16, 32, 64, 128, 256) if n <= max(map(len, curves.values()))]
     fig.update_layout(title="Same weights, N steps as IF neurons (noise off)", height=480,
                       xaxis={"title": "timesteps N", "type": "log", "tickvals": ticks},
                       yaxis={"title": "test accuracy (%)", "range": [low, 100.5]},
-                      margin={"t": 60, "b": 40}, legend={"orientation": "h", "y": -0.2})
-    return fig
+                      margin={"b": 40}, legend={"orientation": "h", "y": -0.2})
+    return theme.describe(fig, "The T = 1 network's weights run as IF neurons for N steps, "
+                               "one seed; dashed: BPTT trained and tested at its own T.")
 
 
 def training_figure(train_s: Mapping[str, float], accuracy: Mapping[str, float]) -> go.Figure:
@@ -108,7 +116,9 @@ def training_figure(train_s: Mapping[str, float], accuracy: Mapping[str, float])
     names = list(train_s)
     fig = go.Figure(go.Bar(x=names, y=[round(train_s[n], 2) for n in names],
                            text=[f"{accuracy[n]:.1f} %" for n in names], textposition="outside",
-                           marker={"color": list(PALETTE[: len(names)])}))
-    fig.update_layout(title="Training wall time (label: test accuracy)", height=380,
-                      yaxis={"title": "seconds"}, margin={"t": 60, "b": 40})
-    return fig
+                           marker={"color": [theme.color("bptt") if "BPTT" in n else PALETTE[i % 5]
+                                             for i, n in enumerate(names)]}))
+    fig.update_layout(title="Training wall time (label: test accuracy)", height=400,
+                      yaxis={"title": "seconds"}, margin={"b": 40})
+    return theme.describe(fig, "Wall time of one training run per method, measured here (it "
+                               "changes from run to run).")
