@@ -9,7 +9,7 @@ from torch import nn
 
 import lab.streaming as S
 from lab.cli import main
-from lab.core import data
+from lab.core import data, stats
 from lab.core.config import ConfigError
 from lab.core.results import ResultsStore
 from lab.viz import streaming as V
@@ -284,3 +284,41 @@ def test_graph_figure_marks_what_each_layer_has_seen():
     assert "[0]" in V.graph_figure(graph, "streaming", 2).layout.title.text
     delays = {a.text for a in V.graph_figure(graph, "sequential", 0).layout.annotations if a.text}
     assert delays == {"d=0"}
+
+
+def test_anytime_figure_draws_seed_bands_in_theme_styles_and_chance_in_the_legend():
+    from lab.viz import theme
+
+    seeds = torch.tensor([[10.0, 60.0, 80.0], [20.0, 70.0, 90.0], [30.0, 65.0, 85.0]])
+    fig = V.anytime_figure({"streaming ANN, skips": seeds, "SNN of streaming, skips": seeds,
+                            "sequential ANN": seeds[0]}, chance=11.0, bar=15.7)
+    named = {t.name: t for t in fig.data if t.name}
+    assert named["streaming ANN, skips"].line.color == theme.color("streaming")
+    assert named["streaming ANN, skips"].line.dash == "dash"      # an ANN: dashed
+    assert named["SNN of streaming, skips"].line.dash == "solid"  # its SNN: solid, same colour
+    assert named["SNN of streaming, skips"].line.color == theme.color("streaming")
+    assert named["SNN of streaming, skips"].y == (20.0, 65.0, 85.0)  # the mean over seeds
+    fills = [t for t in fig.data if t.fill == "tonexty"]
+    assert len(fills) == 2 and fills[0].fillcolor == theme.band("streaming")  # seeded curves
+    low = stats.summary([10.0, 20.0, 30.0]).ci_low
+    assert fig.data[0].y[0] == pytest.approx(low, abs=1e-3)
+    assert {"chance (majority class)", "better than chance (binomial test, p ≤ 0.01)"} <= set(named)
+    assert not fig.layout.annotations or all("chance" not in (a.text or "")
+                                             for a in fig.layout.annotations)
+    assert theme.description(fig)
+
+
+def test_every_figure_of_notebook_05_has_a_description_and_frames_name_their_polarities():
+    from lab.viz import theme
+
+    frames = torch.zeros(3, 2, 4, 4)
+    frames[0, 1, 0, 0] = 2.0
+    fig = V.frames_figure(frames, "one recording")
+    assert {t.name for t in fig.data if t.name} == {"ON events (brighter)", "OFF events (darker)"}
+    outputs = torch.randn(3, 5, 2)
+    labels = torch.tensor([0, 1, 0, 1, 1])
+    for figure in (fig, V.ops_figure([1.0, 2.0], [0.5, 0.7]),
+                   V.confusion_figure(outputs, labels, ["a", "b"], "pooled"),
+                   V.graph_figure(chain(True), "streaming", 1),
+                   V.anytime_figure({"x": [1.0, 2.0]}, 50.0, 60.0)):
+        assert theme.description(figure)

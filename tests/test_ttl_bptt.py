@@ -269,6 +269,24 @@ def test_graph_draws_units_cuts_and_losses(k: int, b: int) -> None:
     assert f"K={k}, block size {b}" in fig.layout.title.text
 
 
+@pytest.mark.parametrize(("k", "b"), [(1, 1), (2, 1), (1, 2), (4, 2)])
+def test_graph_draws_every_edge_into_the_readout(k: int, b: int) -> None:
+    """Every forward layer edge is drawn once: T per layer row, the readout's included, also
+    when a unit has no gradient-carrying edge (K = 1, one-layer blocks)."""
+    from lab.viz import theme
+
+    fig = viz.graph_figure(timesteps=8, depth=3, truncation_length=k, block_size=b)
+    layer_edges = []
+    for t in fig.data:
+        if t.name in ("gradient flows", "block input detached (its weights still learn)"):
+            xs, ys = list(t.x), list(t.y)
+            layer_edges += [(ys[i], ys[i + 1]) for i in range(0, len(xs), 3)
+                            if xs[i] == xs[i + 1]]  # same step: a layer edge, not a membrane
+    into = {row: sum(1 for a, b_ in layer_edges if b_ == row) for row in (1, 2, 3)}
+    assert into == {1: 8, 2: 8, 3: 8}
+    assert theme.description(fig)
+
+
 def test_graph_bptt_has_no_cut_membrane_edge() -> None:
     fig = viz.graph_figure(8, 4, 8, 4, held_ratio=1.0)
     assert len(_trace(fig, "membrane carried forward only (detached)")[0].x) == 0

@@ -174,11 +174,16 @@ def networks(config: Config, input_shape: tuple[int, ...], num_classes: int
     return {"ann": graph, "snn": snn}
 
 
-def experiment(config: Config, progress: training.Progress | None = None) -> Outcome:
-    """Train the ANN in its rollout, convert it to the delay-matched SNN, measure both."""
+def experiment(config: Config, progress: training.Progress | None = None,
+               split: data.Split | None = None) -> Outcome:
+    """Train the ANN in its rollout, convert it to the delay-matched SNN, measure both.
+
+    `split`: frames to use instead of the configured set's (a control, e.g. frames shuffled in
+    time, `lab.controls.shuffled_split`)."""
     device = cfg.resolve_device(config.device)
-    split, _ = load_frames(config.dataset, config.n_time_bins, config.downsample,
-                           config.data_dir, config.event_samples)
+    if split is None:
+        split, _ = load_frames(config.dataset, config.n_time_bins, config.downsample,
+                               config.data_dir, config.event_samples)
     training.seed_everything(config.seed)
     graph = make_graph(tuple(split.x_train.shape[2:]), split.num_classes, config.skips)
     fraction = (lambda f, msg: progress(0.85 * f, msg)) if progress else None

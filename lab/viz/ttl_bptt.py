@@ -14,7 +14,11 @@ from collections.abc import Mapping
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-UNIT_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+from lab.viz import theme
+
+# one colour per (segment, block) unit: Okabe–Ito, so neighbouring units stay distinguishable
+UNIT_COLORS = tuple(theme.OKABE_ITO[k] for k in ("blue", "orange", "green", "vermillion",
+                                                  "purple", "sky"))
 CUT = "#c7c7c7"
 
 
@@ -76,16 +80,20 @@ def graph_figure(timesteps: int = 8, depth: int = 3, truncation_length: int = 2,
     fig.add_trace(go.Scatter(x=cut[0], y=cut[1], mode="lines", hoverinfo="skip",
                              name="membrane carried forward only (detached)",
                              line={"color": CUT, "dash": "dash", "width": 1.5}))
-    for key in sorted(through):
+    # every unit's edges, also a unit with only detached-input edges (a one-layer block at
+    # K = 1, or the readout block whenever blocks are smaller than the network)
+    legend: set[str] = set()
+    for key in sorted(set(through) | set(weights)):
         color = UNIT_COLORS[key % len(UNIT_COLORS)]
-        fig.add_trace(go.Scatter(x=through[key][0], y=through[key][1], mode="lines",
-                                 showlegend=key == 0, name="gradient flows",
-                                 legendgroup="through", hoverinfo="skip",
-                                 line={"color": color, "width": 3}))
-        fig.add_trace(go.Scatter(x=weights[key][0], y=weights[key][1], mode="lines",
-                                 showlegend=key == 0, legendgroup="weights", hoverinfo="skip",
-                                 name="block input detached (its weights still learn)",
-                                 line={"color": color, "width": 2, "dash": "dot"}))
+        for lines, name, line in (
+                (through.get(key), "gradient flows", {"color": color, "width": 3}),
+                (weights.get(key), "block input detached (its weights still learn)",
+                 {"color": color, "width": 2, "dash": "dot"})):
+            if lines:
+                fig.add_trace(go.Scatter(x=lines[0], y=lines[1], mode="lines", name=name,
+                                         showlegend=name not in legend, legendgroup=name,
+                                         hoverinfo="skip", line=line))
+                legend.add(name)
     _draw_nodes(fig, timesteps, depth)
     _draw_losses(fig, blocks, segments)
     units = len(blocks) * len(segments)
@@ -93,13 +101,15 @@ def graph_figure(timesteps: int = 8, depth: int = 3, truncation_length: int = 2,
              f"unit(s) of ≤ {truncation_length} steps × ≤ {block_size} layers")
     if held_ratio is not None:
         title += f"<br>measured peak autograd memory: {held_ratio:.3f} × BPTT's"
-    fig.update_layout(title=title, height=330 + 25 * depth, template="plotly_white",
+    fig.update_layout(title=title, height=380 + 25 * depth,
                       xaxis={"title": "time step t", "dtick": 1, "range": [0.4, timesteps + 0.9]},
                       yaxis={"title": "layer", "tickvals": list(range(depth + 1)),
                              "ticktext": ["input", *[f"L{r}" for r in range(1, depth)],
                                           "readout"], "range": [-0.4, depth + 0.8]},
-                      legend={"orientation": "h", "y": -0.25}, margin={"t": 70})
-    return fig
+                      legend={"orientation": "h", "y": -0.25})
+    return theme.describe(fig, "One colour per unit of K steps × one block: solid edges carry "
+                          "gradient, dotted ones enter a block detached, grey dashed ones carry "
+                          "v forward only.")
 
 
 def _draw_nodes(fig: go.Figure, timesteps: int, depth: int) -> None:
@@ -130,13 +140,14 @@ def memory_bars(peak_bytes: Mapping[str, int], reference: str) -> go.Figure:
     labels = list(peak_bytes)
     fig = go.Figure(go.Bar(
         x=labels, y=[round(peak_bytes[k] / 1024, 1) for k in labels],
-        marker_color=[CUT if k == reference else UNIT_COLORS[0] for k in labels],
+        marker_color=[theme.color("bptt") if k == reference else theme.color("ttl_bptt")
+                      for k in labels],
         text=[f"{peak_bytes[k] / peak_bytes[reference]:.2f}×" for k in labels],
-        textposition="outside"))
-    fig.update_layout(title="Peak memory held by autograd in one step (bars: kB; labels: × "
-                            f"{reference})", yaxis_title="kB", template="plotly_white",
-                      xaxis_tickangle=-30, height=380)
-    return fig
+        textposition="outside", cliponaxis=False))
+    fig.update_layout(title="Bytes saved for backward in one step (bars: kB; labels: × "
+                            f"{reference})", yaxis_title="kB", xaxis_tickangle=-30, height=420)
+    return theme.describe(fig, "Measured bytes autograd holds for one training step: BPTT in "
+                          "its colour, TTL-BPTT configurations in theirs.")
 
 
 def macs_bars(costs: Mapping[str, Mapping[str, float]]) -> go.Figure:
@@ -146,8 +157,9 @@ def macs_bars(costs: Mapping[str, Mapping[str, float]]) -> go.Figure:
                             y=[round(costs[k][part] / 1e6, 4) for k in labels])
                      for part in ("forward", "backward", "local")])
     fig.update_layout(barmode="stack", title="MACs of one training step, per sample",
-                      yaxis_title="million MACs", template="plotly_white", height=360)
-    return fig
+                      yaxis_title="million MACs", height=400)
+    return theme.describe(fig, "Weight-layer MACs of one training step, counted as PyTorch "
+                          "dispatches them: forward, backward and the local classifiers.")
 
 
 def accuracy_grids(grids: Mapping[str, Mapping[tuple[int, int], float]]) -> go.Figure:
@@ -169,8 +181,9 @@ def accuracy_grids(grids: Mapping[str, Mapping[tuple[int, int], float]]) -> go.F
         fig.update_xaxes(title_text="truncation length K", type="category", row=1, col=col)
         fig.update_yaxes(title_text="block size", type="category", row=1, col=col)
     fig.update_layout(title="Test accuracy (%): K = T and block size = depth is BPTT",
-                      template="plotly_white", height=360)
-    return fig
+                      height=400)
+    return theme.describe(fig, "Test accuracy of one seed per cell, over truncation length K "
+                          "and block size; one colour scale for both panels.")
 
 
 def _check(ok: bool, name: str, valid: str, value: object) -> None:
