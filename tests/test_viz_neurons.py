@@ -143,3 +143,23 @@ def test_figures_are_deterministic():
         0.5, profile="late").to_json()
     assert viz.staircase_figure(v_init=0.5).to_json() == viz.staircase_figure(
         v_init=0.5).to_json()
+
+
+def test_every_figure_has_the_lab_look_and_a_one_line_description():
+    from lab.viz import theme
+
+    z = torch.linspace(-0.5, 1.5, 20, dtype=torch.float64)
+    for fig in (viz.membrane_figure(0.3), viz.staircase_figure(timesteps=4),
+                viz.rate_identity_figure(z, z.clamp(0, 1), 0 * z)):
+        assert fig.layout.template.layout.colorway == \
+            theme.pio.templates[theme.TEMPLATE].layout.colorway
+        text = theme.description(fig)
+        assert text and "\n" not in text and len(text) <= 95  # fits under a 530 px figure
+        assert fig.layout.title.subtitle.text == text
+        # no information by colour alone: every trace differs from the others in its dash,
+        # marker or kind, not only in its colour
+        marks = [(t.type, t.to_plotly_json().get("mode"),
+                  t.to_plotly_json().get("line", {}).get("dash"),
+                  t.to_plotly_json().get("marker", {}).get("symbol"),
+                  t.to_plotly_json().get("line", {}).get("shape")) for t in fig.data]
+        assert len(set(marks)) == len(marks), marks

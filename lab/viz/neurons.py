@@ -3,6 +3,9 @@
 Every figure runs `lab.core.neurons.simulate`, the one simulation loop; these functions only
 choose inputs and draw. They are the widget callbacks of notebook 01 (and are tested).
 `v_init` is given in units of θ here, as in `SpikingNeuron` (0.5 → v[0] = θ/2).
+Drawn in the lab's look (`lab.viz.theme`): each quantity has its own line dash or marker as
+well as its colour, the ANN is the theme's (grey, dashed), and every figure carries its
+one-line description.
 """
 
 from __future__ import annotations
@@ -14,11 +17,14 @@ from torch import Tensor
 
 from lab.core import grid
 from lab.core.neurons import NeuronParams, Reset, simulate
+from lab.viz import theme
 
 PROFILES = ("constant", "early", "late")
 DIGITS = 4  # figure data is rounded: smaller notebooks, the same JSON on every machine
-COLORS = {"v": "#1f77b4", "threshold": "#d62728", "spike": "#ff7f0e", "ann": "#7f7f7f",
-          "residual": "#2ca02c", "input": "#9467bd"}
+COLORS = {"v": theme.OKABE_ITO["blue"], "threshold": theme.OKABE_ITO["vermillion"],
+          "spike": theme.OKABE_ITO["orange"], "ann": theme.color("ann"),
+          "residual": theme.OKABE_ITO["green"], "input": theme.OKABE_ITO["sky"]}
+ANN = {"mode": "lines", "line": {"color": COLORS["ann"], "dash": "dash"}}
 
 
 def input_current(mean: float, timesteps: int, profile: str = "constant",
@@ -85,7 +91,8 @@ def membrane_figure(current: float = 0.3, threshold: float = 1.0, beta: float = 
     fig.update_xaxes(title_text="time step t", row=2, col=1)
     fig.update_yaxes(title_text="membrane potential v", row=1, col=1)
     fig.update_yaxes(title_text="I[t]", row=2, col=1)
-    return _layout(fig, title)
+    return _layout(fig, title, "v climbs by I[t] each step, spikes (stars) at θ (dashed) and "
+                   "drops; diamond: v[T]")
 
 
 def rate_curve(inputs: Tensor, threshold: float = 1.0, timesteps: int = 8, beta: float = 1.0,
@@ -112,8 +119,7 @@ def staircase_figure(threshold: float = 1.0, timesteps: int = 8, beta: float = 1
                         vertical_spacing=0.06)
     x = _rounded(z)
     fig.add_trace(go.Scatter(x=x, y=_rounded(z.clamp(0, threshold)), name="ANN clip(z, 0, θ)",
-                             mode="lines", line={"color": COLORS["ann"], "dash": "dash"}),
-                  row=1, col=1)
+                             **ANN), row=1, col=1)
     fig.add_trace(go.Scatter(x=x, y=_rounded(rate), name="SNN rate θ·Σs/T", mode="lines",
                              line={"color": COLORS["v"], "shape": "hv"}), row=1, col=1)
     fig.add_trace(go.Scatter(x=x, y=_rounded(v_final), name="residual v[T]", mode="lines",
@@ -126,7 +132,8 @@ def staircase_figure(threshold: float = 1.0, timesteps: int = 8, beta: float = 1
     fig.update_xaxes(title_text="constant input z", row=2, col=1)
     fig.update_yaxes(title_text="rate", row=1, col=1)
     fig.update_yaxes(title_text="v[T]", row=2, col=1)
-    return _layout(fig, title)
+    return _layout(fig, title, "The SNN rate (solid steps) under the ANN's clip(z, 0, θ) "
+                   "(dashed); below: residual v[T]")
 
 
 def rate_identity_figure(preactivation: Tensor, rate: Tensor, residual_term: Tensor,
@@ -141,8 +148,7 @@ def rate_identity_figure(preactivation: Tensor, rate: Tensor, residual_term: Ten
     line = grid.linspace(lo, hi, 101)
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=_rounded(line), y=_rounded(line.clamp(0, threshold)),
-                             name="ANN clip(z, 0, θ)", mode="lines",
-                             line={"color": COLORS["ann"], "dash": "dash"}))
+                             name="ANN clip(z, 0, θ)", **ANN))
     fig.add_trace(go.Scatter(x=_rounded(z), y=_rounded(r), name="rate vs z", mode="markers",
                              marker={"color": COLORS["spike"], "size": 6, "opacity": 0.7}))
     fig.add_trace(go.Scatter(x=_rounded(z - res), y=_rounded(r), name="rate vs z − residual",
@@ -152,7 +158,9 @@ def rate_identity_figure(preactivation: Tensor, rate: Tensor, residual_term: Ten
     verdict = "< 1e-9" if error < 1e-9 else f"= {error:.1e}"
     fig.update_xaxes(title_text="ANN pre-activation z = W·r_in + b")
     fig.update_yaxes(title_text="SNN rate θ·Σs/T")
-    return _layout(fig, f"rate = z − (v[T]−v[0])/T for every neuron (max |error| {verdict})")
+    return _layout(fig, f"rate = z − (v[T]−v[0])/T for every neuron (max |error| {verdict})",
+                   "Circles (rate vs z) scatter off the ANN line; crosses (vs z − residual) lie "
+                   "on the diagonal")
 
 
 def _clean(x: float) -> float:
@@ -164,8 +172,10 @@ def _rounded(values: Tensor) -> list[float]:
     return [round(v, DIGITS) for v in values.double().tolist()]
 
 
-def _layout(fig: go.Figure, title: str) -> go.Figure:
-    fig.update_layout(title={"text": title, "font": {"size": 14}}, template="plotly_white",
-                      height=460, margin={"l": 60, "r": 20, "t": 70, "b": 50},
-                      legend={"orientation": "h", "y": -0.18})
+def _layout(fig: go.Figure, title: str, description: str) -> go.Figure:
+    lines = title.count("<br>") + 1  # the title's lines, then the description under them
+    fig.update_layout(title={"text": title, "font": {"size": 14}}, template=theme.TEMPLATE,
+                      height=460 + 20 * lines, legend={"orientation": "h", "y": -0.18})
+    theme.describe(fig, description)
+    fig.update_layout(margin={"l": 60, "r": 20, "t": 55 + 20 * lines, "b": 50})
     return fig
