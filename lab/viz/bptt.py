@@ -3,6 +3,8 @@
 Each figure calls the lab's own code (`lab.core.encoding`, snnTorch's surrogate through
 `lab.core.neurons`) and only draws; they are the widget callbacks of the notebook (tested).
 Figure data is rounded to `DIGITS`: smaller notebooks, the same JSON on every machine.
+Drawn in the lab's look (`lab.viz.theme`): BPTT in its method colour, runs told apart by dash
+and marker, and a one-line description under every title.
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ from torch import Tensor
 
 from lab.core import encoding as enc
 from lab.core import grid
+from lab.viz import theme
 
 DIGITS = 4
-COLORS = {"step": "#7f7f7f", "smooth": "#1f77b4", "grad": "#d62728"}
+COLORS = {"step": theme.GREY, "smooth": theme.OKABE_ITO["blue"],
+          "grad": theme.OKABE_ITO["vermillion"]}
+RUN_MARKS = (("solid", "circle"), ("dash", "square"), ("dot", "diamond"), ("dashdot", "x"))
 INK = [[0.0, "#ffffff"], [1.0, "#000000"]]  # 0 white, 1 black (plotly's "Greys" is reversed)
 
 
@@ -56,7 +61,8 @@ def encoding_figure(image: Tensor, timesteps: int = 16, encoding: enc.Encoding =
         fig.update_yaxes(autorange="reversed", scaleanchor=f"x{col}", row=1, col=col)
     title = (f"{encoding} code, T = {timesteps}: mean |mean over T − image| = "
              f"{error:.3f} per pixel")
-    return _layout(fig, title, height=380)
+    return _layout(fig, title, "Left: one row per pixel, black = input at step t; right: the "
+                   "image and the mean over T", height=400, top=110)
 
 
 def surrogate_curves(alpha: float = 2.0, points: int = 401) -> dict[str, Tensor]:
@@ -86,35 +92,43 @@ def surrogate_figure(alpha: float = 2.0) -> go.Figure:
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.5, 0.5],
                         vertical_spacing=0.08)
     fig.add_trace(go.Scatter(x=x, y=_rounded(c["step"]), name="step H(x) (forward)",
-                             mode="lines", line={"color": COLORS["step"], "shape": "hv"}),
+                             mode="lines", line={"color": COLORS["step"], "shape": "hv",
+                                                 "dash": "dash"}),
                   row=1, col=1)
     fig.add_trace(go.Scatter(x=x, y=_rounded(c["smooth"]), name="S(x) = arctan(π/2·α·x)/π + 1/2",
                              mode="lines", line={"color": COLORS["smooth"]}), row=1, col=1)
     fig.add_trace(go.Scatter(x=x, y=_rounded(c["grad"]), name="dS/dx (backward)", mode="lines",
                              line={"color": COLORS["grad"]}), row=2, col=1)
     fig.add_trace(go.Scatter(x=[x[0], x[-1]], y=[0.0, 0.0], name="true dH/dx = 0",
-                             mode="lines", line={"color": COLORS["step"], "dash": "dash"}),
+                             mode="lines", line={"color": COLORS["step"], "dash": "dot"}),
                   row=2, col=1)
     fig.update_xaxes(title_text="x = v − θ", row=2, col=1)
     fig.update_yaxes(title_text="spike", row=1, col=1)
     fig.update_yaxes(title_text="gradient", range=[-0.05 * max(alpha / 2, 1), 1.1 * max(
         alpha / 2, 1)], row=2, col=1)
     return _layout(fig, f"arctan surrogate, α = {alpha:g}: dS/dx peaks at α/2 = {alpha / 2:g} "
-                   "at the threshold, and is never 0", height=460)
+                   "at the threshold, and is never 0",
+                   "Top: the step H (dashed, forward) and the smooth S; bottom: dS/dx, used "
+                   "backward", height=480)
 
 
 def accuracy_figure(curves: dict[str, list[float]]) -> go.Figure:
     """Test accuracy after each step t (the readout averaged over steps 1..t), one line a run."""
     fig = go.Figure()
-    for name, curve in curves.items():
+    colour = theme.color("bptt")
+    for (name, curve), (dash, symbol) in zip(curves.items(), RUN_MARKS * len(curves),
+                                             strict=False):
         fig.add_trace(go.Scatter(x=list(range(1, len(curve) + 1)),
                                  y=[round(float(a), 2) for a in curve], name=name,
-                                 mode="lines+markers"))
-    fig.add_hline(y=10.0, line={"color": "#999", "dash": "dot"})
+                                 mode="lines+markers", line={"color": colour, "dash": dash},
+                                 marker={"color": colour, "symbol": symbol, "size": 8}))
+    fig.add_hline(y=10.0, line={"color": theme.REFERENCE, "dash": "dot"},
+                  annotation_text="chance", annotation_position="bottom right")
     fig.update_xaxes(title_text="time step t")
     fig.update_yaxes(title_text="test accuracy (%)", range=[0, 100])
     return _layout(fig, "BPTT on the digits, one epoch: accuracy after each step "
-                   "(dotted: chance, 10 %)", height=420)
+                   "(dotted: chance, 10 %)", "Test accuracy with the readout averaged over "
+                   "steps 1..t; one dash and marker per run", height=440)
 
 
 def _rounded(values: Tensor) -> list:
@@ -125,8 +139,10 @@ def _rounded(values: Tensor) -> list:
     return [[round(v, DIGITS) for v in row] for row in data]
 
 
-def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
-    fig.update_layout(title={"text": title, "font": {"size": 14}}, template="plotly_white",
-                      height=height, margin={"l": 60, "r": 20, "t": 80, "b": 50},
-                      legend={"orientation": "h", "y": -0.2})
+def _layout(fig: go.Figure, title: str, description: str, height: int,
+            top: int = 90) -> go.Figure:
+    fig.update_layout(title={"text": title, "font": {"size": 14}}, template=theme.TEMPLATE,
+                      height=height, legend={"orientation": "h", "y": -0.2})
+    theme.describe(fig, description)
+    fig.update_layout(margin={"l": 60, "r": 20, "t": top, "b": 50})
     return fig
