@@ -89,3 +89,47 @@ def test_every_figure_has_a_visible_static_image_in_html(path):
     for cell in figures:
         assert any(PNG in o.get("data", {}) for o in cell.outputs), cell.source
         assert re.search(r'<img [^>]*src="data:image/png;base64,', by_id[cell.id]), cell.source
+
+
+def stored_figures(nb) -> list[tuple[str, dict]]:
+    """Every plotly figure a notebook stores: in cell outputs and in saved widget state (the
+    default state an interactive figure was drawn in), each with where it is."""
+    found = [(f"cell {i}", o["data"][PLOTLY]) for i, c in enumerate(nb.cells)
+             if c.cell_type == "code" for o in c.outputs if PLOTLY in o.get("data", {})]
+    state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
+    for model_id, model in state.get("state", {}).items():
+        for o in model.get("state", {}).get("outputs", []) or []:
+            if PLOTLY in o.get("data", {}):
+                found.append((f"widget {model_id[:8]}", o["data"][PLOTLY]))
+    return found
+
+
+@pytest.mark.parametrize("path", ALL, ids=lambda p: p.stem)
+def test_every_figure_has_the_lab_look_and_a_one_line_description(path):
+    """One look (issue 17): the 'lab' template's colours and font, and a line of text with
+    every figure (`lab.viz.theme.describe`), in cells and in saved widget state alike."""
+    from lab.viz import theme
+
+    lab = theme.pio.templates[theme.TEMPLATE].layout
+    figures = stored_figures(read(path))
+    assert figures
+    wrong = []
+    for where, fig in figures:
+        template = fig.get("layout", {}).get("template", {}).get("layout", {})
+        text = theme.description(fig)
+        if not text or "\n" in text:
+            wrong.append(f"{where}: no one-line description")
+        if list(template.get("colorway", [])) != list(lab.colorway) or \
+                template.get("font", {}).get("family") != lab.font.family:
+            wrong.append(f"{where}: not the 'lab' template")
+    assert not wrong, "; ".join(wrong)
+
+
+@pytest.mark.parametrize("path", FIGURES, ids=lambda p: p.stem)
+def test_every_widget_shows_a_picture_of_its_default_state_until_the_kernel_runs(path):
+    """A widget's output carries a PNG of its default state (`static.interact`): JupyterLab
+    shows it while the notebook is untrusted or has no kernel, instead of the widget's text."""
+    widgets = [(i, o) for i, c in enumerate(read(path).cells) if c.cell_type == "code"
+               for o in c.outputs if WIDGET in o.get("data", {})]
+    missing = [f"cell {i}" for i, o in widgets if PNG not in o["data"]]
+    assert not missing, f"widget cells without a static picture: {missing}"
