@@ -2,8 +2,10 @@
 `python -m lab sweep <method> --grid FIELD=V1,V2 --seeds N`.
 `python -m lab export RUN_ID --nir FILE` writes a run's trained SNN as a NIR graph.
 
-Every field of a method's `Config` dataclass is a flag (`batch_size` → `--batch-size`). Bad
-input exits with code 2 and one line naming the parameter and its valid range.
+Every field of a method's `Config` dataclass is a flag (`batch_size` → `--batch-size`).
+`--preset NAME` takes the flags' defaults from `presets/NAME.toml` (`lab.presets`); flags given
+as well override them. Bad input exits with code 2 and one line naming the parameter and its
+valid range.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import NoReturn
 
 from tqdm.auto import tqdm
 
-from . import export, registry, weights
+from . import export, presets, registry, weights
 from .core.config import ConfigError, FieldSpec, specs
 from .core.results import ResultsStore
 from .core.training import RunCancelled
@@ -65,7 +67,8 @@ def _is_number(token: str) -> bool:
     return True
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(preset: presets.Preset | None = None) -> argparse.ArgumentParser:
+    """The command line; with `preset`, its method's flags default to the preset's values."""
     parser = _Parser(prog="python -m lab", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="train and measure one method, store the result")
@@ -83,6 +86,11 @@ def _parser() -> argparse.ArgumentParser:
                 sub.add_argument(flag, type=_typed(spec), default=spec.default,
                                  help=text.replace("%", "%%"))
         sub.add_argument("--quiet", action="store_true", help="no progress bar")
+        sub.add_argument("--preset", metavar="NAME",
+                         help="defaults from presets/NAME.toml (flags given too win): "
+                              f"{', '.join(presets.names()) or 'none'}")
+        if preset is not None and preset.method == name:
+            sub.set_defaults(**preset.values)
     listing = commands.add_parser("results", help="list the stored runs")
     _add_store_flag(listing)
     listing.add_argument("--method")
@@ -156,8 +164,15 @@ def _fmt(value) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Exit codes: 0 done, 1 a run failed (its row says why), 2 bad input, 130 Ctrl-C."""
-    args = _parser().parse_args(_negative_values(sys.argv[1:] if argv is None else argv))
+    argv = _negative_values(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(argv)
     try:
+        if getattr(args, "preset", None):
+            preset = presets.load(args.preset)
+            if preset.method != args.method:
+                raise ConfigError(f"preset {args.preset} is for method {preset.method}, "
+                                  f"not {args.method}")
+            args = _parser(preset).parse_args(argv)
         if args.command == "sweep":
             return sweep_command.main(args)
         if args.command == "export":

@@ -15,7 +15,7 @@ residual error. The package, one idea a module:
     calibration   thresholds by percentile; the per-layer gap SNN − ANN; σ fitted to it
     residual      accuracy at every T and the residual potential per layer, from one run
     comparison    residual noise against QCFS(L) and QCFS(L = T) over seeds, paired
-    cifar         CIFAR-10/100 through torchvision, from files on disk (not yet registered)
+    cifar         CIFAR-10/100 (now registered datasets, read by lab.core.cifar)
     experiment    the method: Config, train the ANN, convert, measure, `run`
 """
 

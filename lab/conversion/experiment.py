@@ -9,6 +9,7 @@ The mechanism is measured per layer at T = 1, 2, 4: the gap (SNN rate − ANN ac
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import torch
@@ -37,6 +38,9 @@ from .residual import TIMESTEPS, Simulation, simulate_accuracy
 VARIANTS = ("threshold-balancing", "qcfs", "residual-noise")
 CALIBRATION_SAMPLES = 1024  # training images for threshold balancing (Rueckauer et al.)
 MECHANISM_TIMESTEPS = (1, 2, 4)  # T at which the per-layer gap is measured and stored
+# The network kept after training. The authors keep the epoch whose SNN at T = 4 is best on the
+# *test* set; 'best-validation' makes that choice on the validation images instead.
+CHECKPOINTS = ("last", "best-validation")
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,9 @@ class Config:
     calibration_timesteps: int = cfg.setting(0, low=0, high=1024, unit="steps",
                                              help="T at which σ is fitted; 0: T = L")
     epochs: int = cfg.epochs_setting(10)
+    checkpoint: str = cfg.setting("last", choices=CHECKPOINTS,
+                                  help="the ANN kept: the last epoch's, or the epoch whose SNN at "
+                                       "the calibration T is best on validation")
     batch_size: int = cfg.batch_size_setting()
     recipe: str = cfg.setting("lab", choices=tuple(training.RECIPES),
                               help="lab: Adam, constant rate; authors: SGD momentum 0.9, weight "
@@ -111,6 +118,9 @@ class Config:
         cfg.require(data.kind_of(self.dataset) != "images" or bool(self.data_dir.strip()),
                     "data_dir", f"the folder holding {cifar.FOLDERS.get(self.dataset)}/ for "
                     f"dataset {self.dataset} (or any folder, with --download)", self.data_dir)
+        cfg.require(self.checkpoint == "last" or self.variant != "threshold-balancing",
+                    "checkpoint", "'last' for threshold-balancing (its θ come after training)",
+                    self.checkpoint)
 
     @property
     def quantization_levels(self) -> int:
@@ -171,7 +181,9 @@ def train_ann(config: Config, split: data.Split, device: torch.device | None = N
 
     Residual noise with fitted σ follows the authors' code: the first epoch has no noise, and
     before each later epoch σ per layer is refitted on the current network's SNN at
-    `config.fit_timesteps`, on the validation images (held out: METHODS.md §1, §6).
+    `config.fit_timesteps`, on the validation images (held out: METHODS.md §1, §6). With
+    `checkpoint='best-validation'` the returned ANN is that of the epoch whose SNN at
+    `fit_timesteps` was most accurate on the validation images (the first such epoch).
     """
     training.seed_everything(config.seed)
     ann = build_ann(config, split.image_shape, split.num_classes)
@@ -180,12 +192,33 @@ def train_ann(config: Config, split: data.Split, device: torch.device | None = N
         step = _refitting_step(config, split.validation()[0],
                                -(-len(split.y_train) // config.batch_size))
     images = data.kind_of(config.dataset) == "images"
+    best = _BestOnValidation(config, *split.validation(), device) if (
+        config.checkpoint == "best-validation") else None
     history = training.train(ann, split, _forward, epochs=config.epochs, lr=config.lr,
                              batch_size=config.batch_size, seed=config.seed, device=device,
                              step=step, progress=progress, recipe=training.RECIPES[config.recipe],
                              augment=augment.crop_flip_cutout if config.recipe == "authors"
-                             and images else None)
-    return ann, history
+                             and images else None, epoch_end=best)
+    return (best.model if best else ann), history
+
+
+class _BestOnValidation:
+    """An `epoch_end` hook that keeps a copy of the network whose SNN at T is most accurate on
+    the validation images."""
+
+    def __init__(self, config: Config, x_val: Tensor, y_val: Tensor,
+                 device: torch.device | None) -> None:
+        self.config, self.x, self.y, self.device = config, x_val, y_val, device
+        self.accuracy, self.epoch, self.model = -1.0, -1, None
+
+    def __call__(self, model: nn.Module, epoch: int) -> None:
+        T = self.config.fit_timesteps
+        snn = convert(model, v_init=self.config.v_init)
+        logits = training.predict(snn, self.x, lambda m, x: m(encoding.direct(x, T)).mean(0),
+                                  device=self.device)
+        accuracy = measure.accuracy(logits, self.y)
+        if accuracy > self.accuracy:
+            self.accuracy, self.epoch, self.model = accuracy, epoch, copy.deepcopy(model).eval()
 
 
 def _refitting_step(config: Config, x_calibration: Tensor, batches_per_epoch: int):

@@ -85,11 +85,13 @@ def train(model: nn.Module, split: Split, forward: Forward, *, epochs: int, lr: 
           batch_size: int, seed: int, device: torch.device | None = None,
           loss: Loss = F.cross_entropy, step: Callable | None = None,
           progress: Progress | None = None, recipe: Recipe = RECIPES["lab"],
-          augment: Augment | None = None) -> list[float]:
+          augment: Augment | None = None,
+          epoch_end: Callable[[nn.Module, int], None] | None = None) -> list[float]:
     """Train `model` on `split`'s training set; returns the mean loss of each epoch.
 
     `recipe` picks the optimizer and schedule (default: Adam at `lr`); `augment(x, generator)`
-    transforms each training batch on the device, with a generator seeded from `seed`.
+    transforms each training batch on the device, with a generator seeded from `seed`;
+    `epoch_end(model, epoch)` runs after each epoch (e.g. to keep the best checkpoint).
     """
     seed_everything(seed)
     device = device or torch.device("cpu")
@@ -113,6 +115,9 @@ def train(model: nn.Module, split: Split, forward: Forward, *, epochs: int, lr: 
         history.append(sum(losses) / len(losses))
         if scheduler is not None:
             scheduler.step()
+        if epoch_end is not None:
+            epoch_end(model, epoch)
+            model.train()
     model.eval()
     return history
 
