@@ -231,21 +231,26 @@ def _scatter(ax: Any, trace: dict, color: str, categories: dict, pair: tuple[str
     label = _label(trace)
     alpha = trace.get("opacity", marker.get("opacity", 1.0))
     alpha = float(alpha) if np.isscalar(alpha) else 1.0
+    colors = marker.get("color", line.get("color", color))
+    size, symbol = marker.get("size", 6), str(marker.get("symbol", "circle"))
+    mark = SYMBOLS.get(symbol.split("-open")[0], "o")
+    # one marker colour and size: drawn with the line, so the legend shows line and marker
+    inline = "markers" in mode and not isinstance(colors, list) and np.isscalar(size)
     if "lines" in mode:
         ax.plot(x, y, color=_color(line.get("color", color)),
                 linestyle=DASHES.get(line.get("dash", "solid"), "-"),
                 linewidth=0.75 * float(line.get("width", 2)),
-                drawstyle=STEPS.get(line.get("shape"), "default"), label=label, alpha=alpha)
+                drawstyle=STEPS.get(line.get("shape"), "default"), label=label, alpha=alpha,
+                **({"marker": mark, "markersize": 0.75 * float(size),
+                    "markerfacecolor": "none" if "-open" in symbol else _color(colors),
+                    "markeredgecolor": _color(colors)} if inline else {}))
         label = None
     if trace.get("fill") in ("tozeroy", "tonexty"):
         ax.fill_between(x, y, color=_color(trace.get("fillcolor") or color), alpha=0.2)
-    if "markers" in mode:
-        colors = marker.get("color", line.get("color", color))
-        size = marker.get("size", 6)
+    if "markers" in mode and not ("lines" in mode and inline):
         ax.scatter(x, y, c=[_color(c) for c in colors] if isinstance(colors, list)
                    else _color(colors), s=(0.75 * np.asarray(_values(size), float)) ** 2,
-                   marker=SYMBOLS.get(str(marker.get("symbol", "circle")).split("-open")[0],
-                                      "o"), label=label, alpha=alpha, linewidths=0.5)
+                   marker=mark, label=label, alpha=alpha, linewidths=0.5)
     if "text" in mode and trace.get("text") is not None:
         texts = trace["text"] if isinstance(trace["text"], list) else [trace["text"]] * len(x)
         for xi, yi, t in zip(x, y, texts, strict=False):
