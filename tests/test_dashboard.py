@@ -7,6 +7,7 @@ the dashboard picks up whatever `registry.METHODS` holds; one real bptt run chec
 from __future__ import annotations
 
 import dataclasses
+import logging
 import shlex
 import sys
 import threading
@@ -19,7 +20,10 @@ import nir
 import numpy as np
 import pandas as pd
 import panel as pn
+import plotly.io as pio
 import pytest
+import scipy.stats
+from distributed import Client, LocalCluster
 
 from lab import bptt, cli, registry, streaming, weights
 from lab.core import config as cfg
@@ -29,10 +33,11 @@ from lab.dashboard import (
     CompareView,
     ConfigForm,
     HiddenRuns,
-    JobManager,
     LaunchView,
     RunsView,
     SpikeLab,
+    accuracy_figure,
+    cost_figure,
     default_selection,
     field_specs,
     group_runs,
@@ -42,7 +47,9 @@ from lab.dashboard import (
     validate,
     views,
 )
-from lab.dashboard.jobs import MAX_HISTORY, Job, live_metrics
+from lab.dashboard.engine import MAX_HISTORY, Engine, Job, live_metrics
+from lab.sweep import make
+from lab.viz import theme
 
 
 @dataclass(frozen=True)
@@ -96,6 +103,22 @@ def fake(monkeypatch):
 @pytest.fixture
 def store(tmp_path):
     return ResultsStore(tmp_path / "runs.sqlite")
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    """An in-process Dask cluster of one worker thread: it finds the test's `fake` method,
+    registered in this process, and runs one run at a time (torch's generator is global)."""
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=None, silence_logs=logging.CRITICAL) as cluster, \
+            Client(cluster) as client:
+        yield client
+
+
+@pytest.fixture
+def engine(dask_client):
+    """The dashboard's engine (a fresh list of jobs) on the shared test cluster."""
+    return Engine(client=dask_client)
 
 
 def finished(store: ResultsStore, method: str, seed: int, curve: list[float], **config) -> int:
@@ -193,8 +216,8 @@ def test_config_form_shows_the_error_next_to_the_field_and_clears_it():
     assert form.config == bptt.Config()
 
 
-def test_launch_lists_every_registered_method_and_blocks_an_invalid_config(fake, store):
-    launch = LaunchView(store, JobManager())
+def test_launch_lists_every_registered_method_and_blocks_an_invalid_config(fake, store, engine):
+    launch = LaunchView(store, engine)
     assert set(launch.param.method.objects) == set(registry.METHODS) >= {"bptt", "fake"}
     launch.method = "fake"
     assert launch.launch(delay=-1.0) is None
@@ -204,7 +227,7 @@ def test_launch_lists_every_registered_method_and_blocks_an_invalid_config(fake,
 
 
 # --- what Compare computes -------------------------------------------------------------------
-def test_seeds_of_one_config_are_one_group_with_mean_and_spread(store):
+def test_seeds_of_one_config_are_one_group_with_mean_and_95_interval(store):
     curves = {0: [60.0, 80.0, 89.5], 1: [70.0, 84.0, 90.5], 2: [65.0, 82.0, 91.0]}
     for seed, curve in curves.items():
         finished(store, "m", seed, curve, timesteps=3)
@@ -214,16 +237,26 @@ def test_seeds_of_one_config_are_one_group_with_mean_and_spread(store):
     mean, spread = groups[1].curve()
     values = np.array(list(curves.values()))
     np.testing.assert_allclose(mean, values.mean(0))
-    np.testing.assert_allclose(spread, values.std(0, ddof=1))
+    t = scipy.stats.t.ppf(0.975, 2)  # the 95% t-interval's half-width, n = 3
+    np.testing.assert_allclose(spread, t * values.std(0, ddof=1) / np.sqrt(3))
+    for j in range(3):  # the band is `lab.core.stats.summary`'s interval, step by step
+        s = stats.summary(values[:, j])
+        assert (mean[j] - spread[j], mean[j] + spread[j]) == pytest.approx((s.ci_low, s.ci_high))
     row = summary.cost_row(groups[1])
     assert row.seeds == 3 and row.best_step == 3
     assert row.steps_within_ann == 3  # mean 90.33 ≥ 90 − 1, and 82 is not
-    assert row.train_s == pytest.approx((2.0, 1.0)) and row.train_cpu_s == pytest.approx((1.5, 1))
+    half = t / np.sqrt(3)  # train seconds 1, 2, 3 (and 0.5, 1.5, 2.5): standard deviation 1
+    assert row.train_s == pytest.approx((2.0, half))
+    assert row.train_cpu_s == pytest.approx((1.5, half))
     assert row.energy_nj == pytest.approx((1.5, 0.0))
     assert row.saved_mib == pytest.approx((1, 0)) and row.step_peak_mib == pytest.approx((3, 0))
     assert summary.cost_row(groups[0]).steps_within_ann is None  # 80 never reaches 89
+    assert summary.cost_row(groups[0]).best_accuracy == (80.0, 0.0)  # one seed: no interval
     frame = summary.cost_frame([row])
-    assert frame["train wall (s)"][0] == "2.0 ± 1.0" and frame["train CPU (s)"][0] == "1.5 ± 1.0"
+    assert frame["train wall (s)"][0] == "2.0 ± 2.5" and frame["train CPU (s)"][0] == "1.5 ± 2.5"
+    threads = store.runs()[-1].machine["torch_threads"]  # stored by `start` for each run
+    assert frame["wall at threads · load"][0].startswith(f"{threads} · ")
+    assert frame["seeds (n)"][0] == 3
     assert frame["saved for backward (MiB)"][0] == "1.00"
     assert frame["step peak (MiB)"][0] == "3.00"
 
@@ -305,7 +338,8 @@ def test_a_new_seed_of_a_shown_experiment_joins_it_but_other_new_runs_do_not(sto
     finished(store, "m", 0, [40.0], timesteps=1)  # another experiment: offered, not shown
     compare.refresh()
     assert sorted(compare.selected) == [first, second]
-    assert compare.cost_rows()[0].best_accuracy == pytest.approx((62.0, 2.828427))
+    # n = 2: the half-width is t(0.975, 1) · s / √2 = 12.706 · 2.828 / 1.414
+    assert compare.cost_rows()[0].best_accuracy == pytest.approx((62.0, 25.412409))
     compare.selected = [first]  # a seed taken out by hand stays out
     compare.refresh()
     assert compare.selected == [first]
@@ -360,17 +394,17 @@ def test_live_metrics_reads_decimal_numbers_from_a_progress_message():
     assert live_metrics("acc=91.5 lr: 1e-3 T 4") == {"acc": 91.5}
 
 
-def test_a_launched_run_reports_progress_and_lands_in_the_store(fake, store):
-    jobs = JobManager()
-    job = jobs.submit("fake", FakeConfig(steps=4), store)
+def test_a_launched_run_reports_progress_and_lands_in_the_store(fake, store, engine):
+    jobs = engine
+    job = jobs.launch("fake", FakeConfig(steps=4), store)
     assert job.wait(10) and job.status == "finished"
     assert job.fraction == 1.0 and [m for _, m in job.history][-1] == {"loss": 0.25}
     run = store.get(job.run_id)
     assert run.status == "finished" and run.metrics["accuracy"] == 80.0
 
 
-def test_two_sessions_launching_at_once_keep_both_results(fake, store):
-    jobs = JobManager()
+def test_two_sessions_launching_at_once_keep_both_results(fake, store, engine):
+    jobs = engine
     sessions = [SpikeLab(store, jobs) for _ in range(2)]
     launched = []
 
@@ -391,46 +425,46 @@ def test_two_sessions_launching_at_once_keep_both_results(fake, store):
         assert app.compare.cost_rows()[0].seeds == 2  # and both results in Compare
 
 
-def test_cancel_stops_a_run_and_marks_it_cancelled(fake, store):
-    jobs = JobManager()
-    job = jobs.submit("fake", FakeConfig(steps=200, delay=0.02), store)
+def test_cancel_stops_a_run_and_marks_it_cancelled(fake, store, engine):
+    jobs = engine
+    job = jobs.launch("fake", FakeConfig(steps=200, delay=0.02), store)
     while job.fraction == 0:
         time.sleep(0.01)
     job.cancel()
     assert job.wait(10) and job.status == "cancelled"
     assert [r.status for r in store.runs()] == ["cancelled"]
-    queued = jobs.submit("fake", FakeConfig(), store)
+    queued = jobs.launch("fake", FakeConfig(), store)
     queued.cancel()  # before the worker picks it up (or as it starts): never finishes
     assert queued.wait(10) and queued.status == "cancelled"
 
 
-def test_a_failed_run_shows_its_error_in_the_card_and_in_runs(fake, store):
-    app = SpikeLab(store, JobManager())
-    app.tabs.active = 1
+def test_a_failed_run_shows_its_error_in_the_card_and_in_runs(fake, store, engine):
+    app = SpikeLab(store, engine)
+    app.tabs.active = views.app.LAUNCH
     app.launch.method = "fake"
     job = app.launch.launch(fail=True)
     assert job.wait(10) and job.status == "failed"
     app.poll()
     card = app.launch.cards[0]
     assert card._error.visible and "failed on purpose" in card._error.object
-    app.tabs.active = 2
+    app.tabs.active = views.app.RUNS
     assert app.runs._table.value["error"][0] == "RuntimeError: the fake method failed on purpose"
 
 
-def test_demo_on_an_empty_store_runs_and_appears_in_compare(fake, store, monkeypatch):
+def test_demo_on_an_empty_store_runs_and_appears_in_compare(fake, store, monkeypatch, engine):
     monkeypatch.setattr(views.launch, "DEMO_METHOD", "fake")
-    app = SpikeLab(store, JobManager())
+    app = SpikeLab(store, engine)
     assert app.compare.dataset is None
     job = app.demo()
-    assert app.tabs.active == 1 and job.wait(10)
+    assert app.tabs.active == views.app.LAUNCH and job.wait(10)
     app.poll()
     assert app.compare.dataset == "digits" and app.compare.selected == [job.run_id]
     app.launch.cards[0].param.trigger("show")
-    assert app.tabs.active == 0
+    assert app.tabs.active == views.app.COMPARE
 
 
-def test_a_real_bptt_run_from_the_launch_form(store):
-    app = SpikeLab(store, JobManager())
+def test_a_real_bptt_run_from_the_launch_form(store, engine):
+    app = SpikeLab(store, engine)
     app.launch.method = "bptt"
     job = app.launch.launch(epochs=1, timesteps=4)
     assert job.wait(120), "a 1-epoch digits run should take seconds"
@@ -441,9 +475,9 @@ def test_a_real_bptt_run_from_the_launch_form(store):
     assert app.compare.figure().data[0].x == (1, 2, 3, 4)
 
 
-def test_a_method_that_does_not_import_yet_leaves_the_page_working(store, monkeypatch):
+def test_a_method_that_does_not_import_yet_leaves_the_page_working(store, monkeypatch, engine):
     monkeypatch.setitem(registry.METHODS, "half-written", "lab.no_such_module")
-    app = SpikeLab(store, JobManager())
+    app = SpikeLab(store, engine)
     assert "half-written**: could not be imported" in app.compare._empty[0].object
     app.launch.method = "half-written"
     assert app.launch._launch.disabled and "could not be imported" in app.launch._about.object
@@ -451,11 +485,11 @@ def test_a_method_that_does_not_import_yet_leaves_the_page_working(store, monkey
     assert not app.launch._launch.disabled
 
 
-def test_a_run_that_ends_before_its_card_is_drawn_is_still_reported(fake, store):
-    jobs = JobManager()
+def test_a_run_that_ends_before_its_card_is_drawn_is_still_reported(fake, store, engine):
+    jobs = engine
     launch = LaunchView(store, jobs)
     launch.method = "fake"
-    job = jobs.submit("fake", FakeConfig(), store)
+    job = jobs.launch("fake", FakeConfig(), store)
     assert job.wait(10)
     card = views.JobCard(job, jobs)
     launch.cards.append(card)
@@ -469,9 +503,10 @@ def test_costs_print_the_spread_to_the_decimal_of_the_mean():
     assert summary.si(0) == "0"
 
 
-def test_a_card_shows_the_loss_and_its_change_since_the_first_report(fake, store):
-    jobs = JobManager()
-    job = jobs.submit("fake", FakeConfig(steps=4), store)
+def test_a_card_shows_the_loss_and_its_change_since_the_first_report(fake, store, engine):
+    jobs = engine
+    # 0.3 s apart: every report passes the workers' throttle (`lab.sweep.live.EVERY_S`)
+    job = jobs.launch("fake", FakeConfig(steps=4, delay=0.3), store)
     assert job.wait(10)
     (trend,) = views.JobCard(job, jobs)._trends
     assert trend.label == "loss" and trend.value == 0.25
@@ -517,11 +552,11 @@ def test_streaming_runs_show_their_own_curve_their_ann_and_their_operations(stor
     assert [s.type for s in figure.layout.shapes].count("line") == 1  # its ANN's level
     [row] = compare.cost_rows()
     assert (row.step, row.best_step, row.steps_within_ann) == ("t", 4, 3)
-    assert row.operations == pytest.approx((1.05e5, np.std([1e5, 1.1e5], ddof=1)))
+    assert row.operations == pytest.approx((1.05e5, summary.half_width([1e5, 1.1e5])))
     frame = summary.cost_frame([row])
     assert frame["within 1 pt of ANN from"][0] == "t=3"
     assert frame["best SNN acc. (%)"][0] == "89.8 @ t=4"
-    assert frame["SNN ops / sample"][0] == "105 ± 7 k"
+    assert frame["SNN ops / sample"][0] == "105 ± 64 k"
     assert frame["ANN MACs / sample"][0] == "400 k"
     assert "None" not in frame.to_string()
 
@@ -550,9 +585,9 @@ def test_an_unusable_results_file_gives_a_page_that_says_so(tmp_path):
     assert any(isinstance(o, pn.Tabs) for o in page.main.objects)
 
 
-def test_a_results_file_that_breaks_while_served_shows_a_banner(store):
+def test_a_results_file_that_breaks_while_served_shows_a_banner(store, engine):
     finished(store, "m", 0, [50.0])
-    app = SpikeLab(store, JobManager())
+    app = SpikeLab(store, engine)
     app.poll()
     assert not app._banner.visible
     store.path.write_bytes(b"garbage" * 1000)
@@ -563,8 +598,8 @@ def test_a_results_file_that_breaks_while_served_shows_a_banner(store):
     assert app.compare.cost_rows()  # the last good tables stay
 
 
-def test_a_reloaded_page_finds_the_runs_its_browser_launched(fake, store):
-    jobs = JobManager()
+def test_a_reloaded_page_finds_the_runs_its_browser_launched(fake, store, engine):
+    jobs = engine
     before = SpikeLab(store, jobs)
     before.adopt("browser-a")
     before.launch.method = "fake"
@@ -592,23 +627,28 @@ def test_a_reloaded_page_finds_the_runs_its_browser_launched(fake, store):
     assert again.launch.poll() == []  # ended before this page: not reported as news again
 
 
-def test_live_metrics_are_copied_under_a_lock_bounded_and_sent_as_they_come(fake, store):
-    job = Job(1, "fake", FakeConfig(), store)
+def report(job: Job, fraction: float, message: str) -> None:
+    """A worker's progress report on the job's first run, as `lab.sweep.live` delivers it."""
+    job.report({"run": next(iter(job.runs)), "fraction": fraction, "message": message})
+
+
+def test_live_metrics_are_copied_under_a_lock_bounded_and_sent_as_they_come(fake, store, engine):
+    job = Job(1, make("fake", {}, 1), store)
     for i in range(10):
-        job._progress(i / 10_000, f"step {i} loss {1 / (i + 1):.4f}")
-    card = views.JobCard(job, JobManager())
+        report(job, i / 10_000, f"step {i} loss {1 / (i + 1):.4f}")
+    card = views.JobCard(job, engine)
     (trend,) = card._trends
     assert len(trend.data["x"]) == 10
     sent = []
     trend.stream = lambda data, rollover=None: sent.append(len(data["y"]))
     for i in range(10, 13):
-        job._progress(i / 10_000, f"step {i} loss 0.01")
+        report(job, i / 10_000, f"step {i} loss 0.01")
     card.update()
     card.update()  # nothing new: nothing sent
     assert sent == [3] and trend.value == 0.01
     assert trend.value_change == pytest.approx(-0.99)  # since the first report, 1.0
     for i in range(13, 3 * MAX_HISTORY):
-        job._progress(i / 10_000, f"step {i} loss 0.5")
+        report(job, i / 10_000, f"step {i} loss 0.5")
     history = job.history
     assert MAX_HISTORY // 2 <= len(history) <= MAX_HISTORY
     assert history[0] == (0.0, {"loss": 1.0}) and history[-1][0] == (3 * MAX_HISTORY - 1) / 1e4
@@ -616,9 +656,9 @@ def test_live_metrics_are_copied_under_a_lock_bounded_and_sent_as_they_come(fake
     assert sent == [3] and len(trend.data["y"]) == len(history)
 
 
-def test_a_drawn_card_reads_a_history_that_grows_meanwhile(fake, store):
-    jobs = JobManager()
-    job = jobs.submit("fake", FakeConfig(steps=4 * MAX_HISTORY, delay=0.0), store)
+def test_a_drawn_card_reads_a_history_that_grows_meanwhile(fake, store, engine):
+    jobs = engine
+    job = jobs.launch("fake", FakeConfig(steps=4 * MAX_HISTORY, delay=0.0), store)
     card = views.JobCard(job, jobs)
     pn.panel(card).get_root()  # the Trend's ColumnDataSource checks its column lengths
     while job.active:
@@ -639,7 +679,7 @@ def test_compare_exports_its_cost_table_as_csv(tmp_path):
         row = rows[line["experiment"]]
         assert line["seeds"] == row.seeds
         assert line["best_accuracy_mean"] == pytest.approx(row.best_accuracy[0])
-        assert line["train_s_std"] == pytest.approx(row.train_s[1])
+        assert line["train_s_ci95"] == pytest.approx(row.train_s[1])
     assert {"operations_mean", "energy_nj_mean", "run_ids", "config"} <= set(frame.columns)
 
 
@@ -707,17 +747,17 @@ def test_a_runs_command_line_is_the_cli_line_that_builds_its_config(store):
     assert streaming.Config(**given) == config
 
 
-def test_launch_again_and_edit_in_launch_start_from_a_runs_config(fake, store):
-    app = SpikeLab(store, JobManager())
+def test_launch_again_and_edit_in_launch_start_from_a_runs_config(fake, store, engine):
+    app = SpikeLab(store, engine)
     app.launch.method = "fake"
     first = app.launch.launch(timesteps=3, seed=7, note="again")
     assert first.wait(10)
     app.poll()
-    app.tabs.active = 2
+    app.tabs.active = views.app.RUNS
     app.runs.refresh()
     app.runs._table.selection = [0]
     app.runs.param.trigger("rerun")
-    assert app.tabs.active == 1
+    assert app.tabs.active == views.app.LAUNCH
     second = app.launch.cards[0].job
     assert second is not first and second.config == first.config and second.wait(10)
     app.launch.method = "bptt"
@@ -726,18 +766,18 @@ def test_launch_again_and_edit_in_launch_start_from_a_runs_config(fake, store):
     assert len(app.launch.cards) == 2 and "Filled from run #1" in app.launch._loaded.object
 
 
-def test_a_hidden_run_leaves_compare_and_runs_until_restored(store):
+def test_a_hidden_run_leaves_compare_and_runs_until_restored(store, engine):
     kept = finished(store, "m", 0, [50.0])
     gone = finished(store, "m", 1, [70.0])
-    app = SpikeLab(store, JobManager())
-    app.tabs.active = 2
+    app = SpikeLab(store, engine)
+    app.tabs.active = views.app.RUNS
     app.runs._table.selection = [0]  # newest first: `gone`
     app.runs.toggle_hidden()
     assert app.compare.selected == [kept] and list(app.runs._table.value["id"]) == [kept]
     assert f"Run #{gone} is hidden" in app.runs._details.object and not app.runs._hide.visible
     assert HiddenRuns(store.path).ids() == {gone} and store.get(gone).status == "finished"
     assert store.path.with_name("runs.hidden.json").exists()
-    other = SpikeLab(store, JobManager())  # another session reads the same file
+    other = SpikeLab(store, engine)  # another session reads the same file
     assert other.compare.selected == [kept]
     app.runs.show_hidden = True
     assert list(app.runs._table.value["status"]) == ["finished (hidden)", "finished"]
@@ -746,3 +786,128 @@ def test_a_hidden_run_leaves_compare_and_runs_until_restored(store):
     app.runs.toggle_hidden()
     assert HiddenRuns(store.path).ids() == set() and app.runs._hide.label == "Hide this run"
     assert sorted(app.compare.selected) == [kept, gone]
+
+
+# --- one engine: launches are sweeps on Dask (issue 14) --------------------------------------
+def test_a_launch_from_the_page_gives_the_numbers_of_the_command_lines_sweep(store, engine,
+                                                                            tmp_path):
+    from lab.sweep import runs as sweep_runs
+
+    app = SpikeLab(store, engine)
+    app.launch.method = "bptt"
+    job = app.launch.launch(epochs=1, timesteps=2, seed=3)
+    assert job.wait(120) and job.status == "finished", job.error
+    [run] = store.runs()
+    cli_store = ResultsStore(tmp_path / "cli.sqlite")  # `python -m lab sweep`'s own path
+    sweep_runs.run(make("bptt", {"epochs": [1], "timesteps": [2]}, 1, first_seed=3), cli_store,
+                   engine.client(), progress=False)
+    [alone] = cli_store.runs()
+    assert (run.seed, run.config) == (3, alone.config)
+    assert run.metrics == alone.metrics and run.curves == alone.curves
+    assert run.sweep_id == store.sweeps()[0].id and run.machine["torch_threads"] == 1
+    assert weights.manifest(run.id, store)["method"] == "bptt"  # its model kept, as before
+
+
+def test_a_launch_over_seeds_is_one_sweep_shown_as_mean_with_its_interval(fake, store, engine):
+    app = SpikeLab(store, engine)
+    app.launch.method = "fake"
+    app.launch.seeds = 3
+    job = app.launch.launch(seed=2)
+    assert job.wait(20) and job.status == "finished"
+    assert sorted(r.seed for r in store.runs()) == [2, 3, 4] and len(job.run_ids) == 3
+    [sweep] = store.sweeps()
+    assert sweep.spec["seeds"] == 3 and sweep.spec["first_seed"] == 2
+    card = app.launch.cards[0]
+    card.update()
+    acc = stats.summary([82.0, 83.0, 84.0])  # the fake's accuracy is 80 + seed
+    assert "3 runs (#" in card._status.object and "seeds 2–4" in card._title.object
+    assert f"{acc.mean:.1f} ± {acc.ci_high - acc.mean:.1f} %" in card._status.object
+    assert "n = 3" in card._status.object
+    with pytest.raises(cfg.ConfigError, match=r"seeds must be an integer in \[1, 1000\]"):
+        engine.launch("fake", FakeConfig(), store, seeds=0)
+
+
+def test_cancel_marks_runs_under_way_and_pending_cancelled_and_frees_the_worker(fake, store,
+                                                                                engine):
+    job = engine.launch("fake", FakeConfig(steps=400, delay=0.01), store, seeds=3)
+    while job.fraction == 0:
+        time.sleep(0.01)
+    job.cancel()
+    assert job.wait(20) and job.status == "cancelled"
+    assert [r.status for r in store.runs()] == ["cancelled"] * 3
+    assert store.sweeps()[0].status == "cancelled"
+    after = engine.launch("fake", FakeConfig(seed=5), store)  # the worker is free again
+    assert after.wait(20) and after.status == "finished"
+
+
+def test_sweeps_lists_stored_sweeps_with_done_over_total_and_launches_one(fake, store, engine):
+    sweeps = views.SweepsView(store, engine, method="fake")
+    assert "No sweep yet" in sweeps._table.object
+    sweeps.grid = "timesteps=2,3\nnosuch=1"
+    assert sweeps._launch.disabled and "nosuch is not a field of FakeConfig" in \
+        sweeps._check.object
+    sweeps.grid = "timesteps=2,9"
+    assert sweeps._launch.disabled and "timesteps" in sweeps._check.object
+    sweeps.param.update(grid="timesteps=2,3", seeds=2)
+    assert "4 runs: 2 grid points × 2 seeds" in sweeps._check.object
+    job = sweeps.launch()
+    assert job.wait(20) and job.status == "finished" and len(store.runs()) == 4
+    sweeps.poll()
+    sweeps.refresh()
+    [row] = views.sweeps.sweep_rows(store)
+    assert (row["done"], row["total"], row["status"], row["grid"]) == (4, 4, "finished",
+                                                                      "timesteps=2,3")
+    assert "4 / 4" in sweeps._table.object
+    again = sweeps.launch(seeds=3)  # resumes: only seed 2 of each point runs
+    assert again.wait(20) and len(store.runs()) == 6
+    # A sweep under way elsewhere (the CLI): its bar is what the store holds.
+    spec = make("fake", {"timesteps": [4]}, 2)
+    sweep_id = store.start_sweep("fake", spec.as_dict())
+    first = spec.configs()[0]
+    store.record("fake", "digits", 0, cfg.as_dict(first), "test", "finished", started_at=1.0,
+                 finished_at=2.0, sweep_id=sweep_id)
+    newest = views.sweeps.sweep_rows(store)[0]
+    assert (newest["done"], newest["total"], newest["status"]) == (1, 2, "running")
+
+
+def test_the_paired_difference_of_two_configurations_per_step_and_its_verdict(store):
+    a = {0: [60.0, 80.0, 90.0], 1: [62.0, 83.0, 91.0], 2: [61.0, 81.0, 89.0]}
+    b = {0: [58.0, 79.0, 90.5], 1: [59.0, 80.0, 90.0], 2: [57.0, 79.5, 89.6]}
+    for seed in a:
+        finished(store, "m", seed, a[seed], timesteps=3, lr=0.1)
+        finished(store, "m", seed, b[seed], timesteps=3, lr=0.2)
+    finished(store, "m", 7, [1.0, 2.0, 3.0], timesteps=3, lr=0.2)  # no partner: left out
+    view = views.PairedView(store)
+    assert {view.a, view.b} == {"m · lr=0.1", "m · lr=0.2"}
+    view.param.update(a="m · lr=0.1", b="m · lr=0.2")
+    diff = view.difference()
+    assert diff.seeds == [0, 1, 2] and diff.x == [1, 2, 3]
+    for j, step in enumerate(diff.steps):
+        expected = stats.paired([a[s][j] for s in a], [b[s][j] for s in b])
+        assert step == expected
+    assert diff.steps[0].ci_low > 0  # T=1: a higher, every seed
+    assert diff.steps[2].ci_low <= 0 <= diff.steps[2].ci_high  # T=3
+    assert "no measurable difference between m · lr=0.1 and m · lr=0.2" in view._verdict.object
+    assert "a higher" in view._table.object and "no measurable difference" in view._table.object
+    figure = view._figure.object
+    assert theme.description(figure) and "95% interval" in theme.description(figure)
+    assert figure.layout.template.layout.colorway == pio.templates["lab"].layout.colorway
+
+
+def test_every_figure_has_the_lab_look_and_a_one_line_description(store):
+    for seed in (0, 1):
+        finished(store, "bptt", seed, [50.0, 70.0], timesteps=2)
+        finished(store, "bptt", seed, [40.0, 60.0, 65.0], timesteps=3)
+    finished(store, "conversion", 0, [30.0, 80.0], variant="qcfs")
+    groups = group_runs(store.runs())
+    for figure in (accuracy_figure(groups), cost_figure(groups, "energy")):
+        assert figure.layout.template.layout.colorway == pio.templates["lab"].layout.colorway
+        text = theme.description(figure)
+        assert text and "\n" not in text and figure.layout.title.subtitle.text == text
+    traces = {t.name.split(" (")[0]: t for t in accuracy_figure(groups).data}
+    qcfs, bptt3, bptt2 = traces["conversion"], traces["bptt · timesteps=3"], \
+        traces["bptt · timesteps=2"]
+    assert qcfs.line.color == theme.color("qcfs") and qcfs.marker.symbol == "diamond"
+    assert bptt2.line.color == bptt3.line.color == theme.color("bptt")
+    assert bptt2.marker.symbol == bptt3.marker.symbol  # one method, one marker
+    assert bptt2.line.dash != bptt3.line.dash  # two configurations told apart without colour

@@ -2,8 +2,9 @@
 the Runs table and its filter, and both as CSV.
 
 Runs of one method whose configurations differ only in `seed` (or `device`) are repeats of one
-experiment: a `Group`. Its curve is the mean over seeds with ± one standard deviation
-(ddof = 1) as the spread. Names, units, axes and `timesteps_within` are `lab.core.metrics`'s.
+experiment: a `Group`. Its curve, and every number of its cost row, is the mean over seeds with
+the half-width of its 95% t-interval (`lab.core.stats.summary`) as the "±" (0 with one seed).
+Names, units, axes and `timesteps_within` are `lab.core.metrics`'s.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import pandas as pd
 
-from ..core import metrics
+from ..core import metrics, stats
 from ..core.operations import ENERGY_SOURCE
 from ..core.results import Run
 
@@ -30,7 +31,7 @@ HEADLINE = "headline"  # in Compare's curve menu: each run's own headline curve
 HEADLINES = (CURVE, "accuracy_per_step_snn")
 ANN_ACCURACY = "ann_accuracy"  # metric a method stores when it trains a source ANN
 REPEAT_FIELDS = ("seed", "device")  # fields that do not change the experiment
-Stat = tuple[float, float]  # (mean, standard deviation over seeds)
+Stat = tuple[float, float]  # (mean, half-width of its 95% interval over seeds; 0 for one seed)
 
 
 def headline(run: Run) -> str | None:
@@ -80,15 +81,15 @@ class Group:
         return self.headline if key == HEADLINE else key
 
     def curve(self, key: str = HEADLINE) -> tuple[np.ndarray, np.ndarray] | None:
-        """Mean and spread over seeds of curve `key`, cut to the shortest run; None if absent."""
+        """Mean over seeds of curve `key` and the half-width of its 95% interval at each step,
+        cut to the shortest run; None if absent."""
         key = self.resolve(key)
         curves = [r.curves[key] for r in self.runs if key and r.curves.get(key)]
         if not curves:
             return None
         length = min(len(c) for c in curves)
         values = np.array([c[:length] for c in curves], dtype=float)
-        spread = values.std(0, ddof=1) if len(values) > 1 else np.zeros(length)
-        return values.mean(0), spread
+        return values.mean(0), np.array([half_width(column) for column in values.T])
 
     def x(self, key: str, length: int) -> list[float] | None:
         """The x values of curve `key`, `length` of them: 1, 2, 3, ... or the stored curve its
@@ -124,6 +125,8 @@ class CostRow:
     step: str  # what a step is: "T" (timesteps) or "t" (frame steps, streaming)
     train_s: Stat | None  # wall-clock seconds
     train_cpu_s: Stat | None  # CPU seconds of the process, all threads
+    threads: Stat | None  # torch threads the wall seconds were measured with
+    load: Stat | None  # the machine's 1-minute load average when the runs started
     saved_mib: Stat | None  # bytes autograd saves for backward in one training step
     step_peak_mib: Stat | None  # parameters + gradients + optimizer state + saved
     sops: Stat | None
@@ -137,11 +140,17 @@ def _finite(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def half_width(values: Sequence[float]) -> float:
+    """The half-width of the 95% t-interval of the mean of `values`; 0 for one value."""
+    s = stats.summary(values)
+    return 0.0 if s.n < 2 else s.ci_high - s.mean
+
+
 def _stat(values: Iterable[float | None]) -> Stat | None:
     xs = [float(v) for v in values if _finite(v)]
     if not xs:
         return None
-    return float(np.mean(xs)), float(np.std(xs, ddof=1)) if len(xs) > 1 else 0.0
+    return float(np.mean(xs)), half_width(xs)
 
 
 def _scaled(stat: Stat | None, unit: float) -> Stat | None:
@@ -219,6 +228,8 @@ def cost_row(group: Group) -> CostRow:
         best_step=best_step, steps_within_ann=within, max_steps=steps,
         step=step_symbol(group.headline),
         train_s=group.timing("train_s"), train_cpu_s=group.timing("train_cpu_s"),
+        threads=_stat(r.machine.get("torch_threads") for r in group.runs),
+        load=_stat(r.machine.get("load_1min") for r in group.runs),
         saved_mib=_scaled(group.metric("saved_bytes"), 2**20),
         step_peak_mib=_scaled(group.metric("step_peak_bytes"), 2**20),
         sops=group.metric("sops"), macs=group.metric("macs"),
@@ -260,17 +271,18 @@ def _within(r: CostRow) -> str:
 
 
 def cost_frame(rows: Sequence[CostRow]) -> pd.DataFrame:
-    """The cost table as text, mean ± standard deviation over seeds."""
+    """The cost table as text, mean ± the half-width of its 95% interval over seeds (n)."""
     frame = pd.DataFrame({
         "experiment": [r.label for r in rows],
-        "seeds": [r.seeds for r in rows],
+        "seeds (n)": [r.seeds for r in rows],
         "ANN acc. (%)": [_fmt(r.ann_accuracy) for r in rows],
         "best SNN acc. (%)": [_fmt(r.best_accuracy) + (f" @ {r.step}={r.best_step}"
                                                        if r.best_step else "")
                               for r in rows],
         "within 1 pt of ANN from": [_within(r) for r in rows],
-        "train wall (s)": [_fmt(r.train_s) for r in rows],
         "train CPU (s)": [_fmt(r.train_cpu_s) for r in rows],
+        "train wall (s)": [_fmt(r.train_s) for r in rows],
+        "wall at threads · load": [_machine(r) for r in rows],
         "saved for backward (MiB)": [_fmt(r.saved_mib, 2) for r in rows],
         "step peak (MiB)": [_fmt(r.step_peak_mib, 2) for r in rows],
         "SNN ops / sample": [_fmt(r.operations, prefixed=True) for r in rows],
@@ -279,12 +291,20 @@ def cost_frame(rows: Sequence[CostRow]) -> pd.DataFrame:
         "ANN MACs / sample": [_fmt(r.ann_macs, prefixed=True) for r in rows],
         "energy / sample (nJ)": [_fmt(r.energy_nj, prefixed=True) for r in rows],
     })
-    return _typed(frame, {"seeds": "int64"})
+    return _typed(frame, {"seeds (n)": "int64"})
+
+
+def _machine(r: CostRow) -> str:
+    """'1 · 0.42': the torch threads and the load the wall seconds were measured under."""
+    if r.threads is None:
+        return "—"
+    load = f"{r.load[0]:.2f}" if r.load else "—"
+    return f"{r.threads[0]:.3g} · {load}"
 
 
 def cost_csv(groups: Sequence[Group]) -> pd.DataFrame:
-    """The cost table as numbers, one row per experiment: each quantity's mean and standard
-    deviation over seeds as two columns, the run ids and the configuration."""
+    """The cost table as numbers, one row per experiment: each quantity's mean and the
+    half-width of its 95% interval over seeds as two columns, the run ids and the configuration."""
     columns: dict[str, list] = {}
     for group, row in zip(groups, cost_rows(groups), strict=True):
         cells: dict[str, object] = {"experiment": row.label, "method": group.method,
@@ -294,7 +314,7 @@ def cost_csv(groups: Sequence[Group]) -> pd.DataFrame:
         for f in fields(CostRow)[1:]:
             value = getattr(row, f.name)
             if f.type == "Stat | None":
-                cells[f"{f.name}_mean"], cells[f"{f.name}_std"] = value or (None, None)
+                cells[f"{f.name}_mean"], cells[f"{f.name}_ci95"] = value or (None, None)
             else:
                 cells[f.name] = value
         for name, value in cells.items():

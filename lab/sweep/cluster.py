@@ -27,6 +27,8 @@ from .. import __version__, registry
 from ..core import config as cfg
 from ..core import measure
 from ..core.config import ConfigError
+from . import live
+from .spec import key
 
 CONNECT_TIMEOUT_S = 5  # a reachable scheduler answers in well under a second
 
@@ -77,9 +79,11 @@ def connect(address: str | None = None, workers: int | None = None) -> Iterator[
         yield client
 
 
-def compute(method: str, fields: dict[str, Any], version: str) -> dict[str, Any]:
+def compute(method: str, fields: dict[str, Any], version: str, topic: str | None = None,
+            keep_models: bool = False) -> dict[str, Any]:
     """Run `method` with config `fields` here (on a worker); return its metrics, curves and
-    timings (any trained models stay behind), the machine and the start and end times."""
+    timings, the machine and the start and end times, and with `keep_models` its trained models
+    (else they stay behind). With a `topic` it reports its progress and obeys a stop (`live`)."""
     here = _where()
     if version != __version__:
         raise VersionMismatch(f"worker {here} runs lab {__version__} but this client runs lab "
@@ -89,11 +93,15 @@ def compute(method: str, fields: dict[str, Any], version: str) -> dict[str, Any]
     config = module.Config(**fields)
     device = str(cfg.resolve_device(getattr(config, "device", "cpu")))
     machine = {**measure.machine(device), "worker": here}
+    progress = live.reporter(topic, key(fields)) if topic else None
+    if progress:
+        progress(0.0, f"started on {here}")
     started = time.time()
-    result = module.run(config, None)  # seeds torch itself from config.seed
+    result = module.run(config, progress)  # seeds torch itself from config.seed
+    kept = {k: result[k] for k in ("models", "architecture") if keep_models and k in result}
     return {"metrics": result["metrics"], "curves": result["curves"],
             "timings": result["timings"], "machine": machine, "started_at": started,
-            "finished_at": time.time()}
+            "finished_at": time.time(), **kept}
 
 
 def _where() -> str:

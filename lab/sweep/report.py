@@ -60,3 +60,13 @@ def comparisons(found: list[Point], unit: str = "points") -> list[str]:
 def _label(point: dict[str, Any], names: list[str], method: str) -> str:
     """'variant=qcfs', 'timesteps=4 epochs=3': the fields that vary; else the method."""
     return " ".join(f"{name}={point[name]}" for name in names) or method
+
+
+def finished_keys(store: ResultsStore, method: str) -> set[str]:
+    """The config keys (`spec.key`) of `method`'s finished runs in `store`."""
+    return {key(run.config) for run in store.runs(method, status="finished")}
+
+
+def done(spec: Spec, finished: set[str]) -> int:
+    """How many of `spec`'s (config, seed) pairs are among the `finished` keys."""
+    return len({key(cfg.as_dict(c)) for c in spec.configs()} & finished)

@@ -5,21 +5,28 @@ worker that dies mid-run loses nothing (the scheduler gives its task to another 
 row is written once, by whichever result arrives) and no row is left `running`. Pairs already
 finished in the store (same method, same config JSON) are skipped: a sweep resumes where it
 stopped. Ctrl-C cancels what is pending and stores those runs as `cancelled`.
+
+`run` is what the CLI calls; the dashboard calls its two halves, `start` (submit, return at
+once) and `Running.collect` (in a thread that only waits and writes), and `Running.cancel`.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from distributed import Client, Future, as_completed
 from tqdm.auto import tqdm
 
-from .. import __version__, registry
+from .. import __version__, registry, weights
 from ..core import config as cfg
 from ..core.results import ResultsStore
+from ..core.training import RunCancelled
+from . import live
 from .cluster import VersionMismatch, compute
 from .spec import Spec, key
 
@@ -50,60 +57,135 @@ def pending(spec: Spec, store: ResultsStore) -> list[Any]:
     return [c for k, c in todo.items() if k not in done]
 
 
-def run(spec: Spec, store: ResultsStore, client: Client, progress: bool = True) -> Outcome:
-    """Run every pending config of `spec` on `client`'s workers, storing each as it returns.
+def run(spec: Spec, store: ResultsStore, client: Client, progress: bool = True,
+        on_done: Callable[[int, Any], None] | None = None) -> Outcome:
+    """Run every pending config of `spec` on `client`'s workers, storing each as it returns;
+    `on_done(run_id, config)` is called after each row is stored.
 
     Ctrl-C cancels the rest and raises `Cancelled`; a VersionMismatch cancels the rest and
     propagates.
     """
-    todo = pending(spec, store)
+    return start(spec, store, client).collect(progress, on_done)
+
+
+def start(spec: Spec, store: ResultsStore, client: Client, topic: str | None = None,
+          keep_models: bool = False, resume: bool = True) -> Running:
+    """Submit `spec`'s pending configs (all of them if not `resume`); returns at once.
+
+    With a `topic` each run reports its progress there and `Running.cancel` also stops the runs
+    under way (`live`); with `keep_models` finished runs' models are saved next to the store.
+    """
+    todo = pending(spec, store) if resume else spec.configs()
     outcome = Outcome(None, len(spec.configs()) - len(todo))
-    if not todo:
+    if todo:
+        outcome.sweep_id = store.start_sweep(spec.method, spec.as_dict())
+    futures = {client.submit(compute, spec.method, cfg.as_dict(c), __version__, topic,
+                             keep_models, pure=False): c for c in todo}
+    return Running(spec, store, client, futures, outcome, topic)
+
+
+class Running:
+    """A submitted sweep: `collect` stores each run as it returns, `cancel` stops the rest."""
+
+    def __init__(self, spec: Spec, store: ResultsStore, client: Client,
+                 futures: dict[Future, Any], outcome: Outcome, topic: str | None) -> None:
+        self.spec, self.store, self.client, self.outcome = spec, store, client, outcome
+        self.futures, self.topic = futures, topic
+        self._lock = threading.Lock()  # `cancel` comes from another thread than `collect`
+
+    def collect(self, progress: bool = True,
+                on_done: Callable[[int, Any], None] | None = None) -> Outcome:
+        """Store each run as it returns (finished, failed or cancelled); see `run`."""
+        spec, store, outcome = self.spec, self.store, self.outcome
+        if outcome.sweep_id is None:
+            return outcome
+        with tqdm(total=len(self.futures), desc=f"{spec.method} sweep", unit="run",
+                  disable=not progress) as bar:
+            try:
+                for future in as_completed(list(self.futures)):
+                    config = self.futures[future]
+                    run_id = _store(future, config, spec, store, outcome)
+                    with self._lock:
+                        del self.futures[future]  # after its row: Ctrl-C then finds it stored
+                    if on_done:
+                        on_done(run_id, config)
+                    bar.update()
+                    if outcome.failed:
+                        bar.set_postfix_str(f"{len(outcome.failed)} failed")
+            except VersionMismatch:
+                _cancel(self.client, self.futures, spec, store, outcome)
+                store.end_sweep(outcome.sweep_id, "failed")
+                raise
+            except KeyboardInterrupt:
+                _cancel(self.client, self.futures, spec, store, outcome)
+                store.end_sweep(outcome.sweep_id, "cancelled")
+                raise Cancelled(outcome) from None
+        store.end_sweep(outcome.sweep_id, "cancelled" if outcome.cancelled
+                        else "failed" if outcome.failed else "finished")
         return outcome
-    outcome.sweep_id = store.start_sweep(spec.method, spec.as_dict())
-    futures = {client.submit(compute, spec.method, cfg.as_dict(c), __version__, pure=False): c
-               for c in todo}
-    with tqdm(total=len(todo), desc=f"{spec.method} sweep", unit="run",
-              disable=not progress) as bar:
-        try:
-            for future in as_completed(futures):
-                _store(future, futures[future], spec, store, outcome)
-                del futures[future]  # after its row: Ctrl-C in between finds it stored
-                bar.update()
-                if outcome.failed:
-                    bar.set_postfix_str(f"{len(outcome.failed)} failed")
-        except VersionMismatch:
-            _cancel(client, futures, spec, store, outcome)
-            store.end_sweep(outcome.sweep_id, "failed")
-            raise
-        except KeyboardInterrupt:
-            _cancel(client, futures, spec, store, outcome)
-            store.end_sweep(outcome.sweep_id, "cancelled")
-            raise Cancelled(outcome) from None
-    store.end_sweep(outcome.sweep_id, "failed" if outcome.failed else "finished")
-    return outcome
+
+    def cancel(self) -> None:
+        """Cancel the runs not back yet: `collect` stores them `cancelled`. Runs under way stop
+        at their next progress report if the sweep has a topic, else run on, unused."""
+        if self.topic:
+            live.stop(self.client, self.topic)
+        with self._lock:
+            waiting = [f for f in self.futures if not f.done()]
+        self.client.cancel(waiting)
 
 
 def _store(future: Future, config: Any, spec: Spec, store: ResultsStore,
-           outcome: Outcome) -> None:
-    """Insert `future`'s run as one finished or failed row; a VersionMismatch is re-raised."""
+           outcome: Outcome) -> int:
+    """Insert `future`'s run as one finished, failed or cancelled row; returns its id. A
+    VersionMismatch is re-raised."""
+    now = time.time()
+    if future.status == "cancelled":
+        return _cancelled(config, spec, store, outcome, now)
     if future.status == "finished":
         result = future.result()
         problem = registry.not_finite(result)  # the same rule as `registry.execute`
         if not problem:
-            outcome.finished.append(_record(config, "finished", spec, store, outcome, **result))
-            return
+            run_id = _record(config, "finished", spec, store, outcome,
+                             **{k: v for k, v in result.items()
+                                if k not in ("models", "architecture")})
+            outcome.finished.append(run_id)
+            if result.get("models"):
+                _keep(result, run_id, config, spec, store, outcome)
+            return run_id
         when = {k: result[k] for k in ("machine", "started_at", "finished_at")}
         outcome.failed.append(_record(config, "failed", spec, store, outcome,
                                       error=f"training diverged: {problem}", **when))
-        return
+        return outcome.failed[-1]
     err = future.exception()
-    now = time.time()
+    if isinstance(err, RunCancelled):  # stopped at a progress report (`Running.cancel`)
+        return _cancelled(config, spec, store, outcome, now)
     last = traceback.format_exception_only(type(err), err)[-1].strip()
     outcome.failed.append(_record(config, "failed", spec, store, outcome, error=last,
                                   started_at=now, finished_at=now))
     if isinstance(err, VersionMismatch):
         raise err
+    return outcome.failed[-1]
+
+
+def _cancelled(config: Any, spec: Spec, store: ResultsStore, outcome: Outcome,
+               now: float) -> int:
+    outcome.cancelled.append(_record(config, "cancelled", spec, store, outcome,
+                                     error="cancelled by the user", started_at=now,
+                                     finished_at=now))
+    return outcome.cancelled[-1]
+
+
+def _keep(result: dict[str, Any], run_id: int, config: Any, spec: Spec, store: ResultsStore,
+          outcome: Outcome) -> None:
+    """Save a finished run's models next to the store (`lab.weights`), as `registry.execute`
+    does; a run whose models cannot be saved is marked failed."""
+    try:
+        weights.save(store.path, run_id, spec.method, config, result["models"],
+                     result["architecture"])
+    except (OSError, weights.WeightsError) as err:
+        store.fail(run_id, f"its models could not be saved: {err}")
+        outcome.finished.remove(run_id)
+        outcome.failed.append(run_id)
 
 
 def _cancel(client: Client, futures: dict[Future, Any], spec: Spec, store: ResultsStore,
@@ -117,10 +199,7 @@ def _cancel(client: Client, futures: dict[Future, Any], spec: Spec, store: Resul
         if future.status == "finished":
             _store(future, config, spec, store, outcome)
             continue
-        now = time.time()
-        outcome.cancelled.append(_record(config, "cancelled", spec, store, outcome,
-                                         error="cancelled by the user", started_at=now,
-                                         finished_at=now))
+        _cancelled(config, spec, store, outcome, time.time())
 
 
 def _record(config: Any, status: str, spec: Spec, store: ResultsStore, outcome: Outcome,

@@ -35,11 +35,17 @@ _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 
 @dataclass(frozen=True)
 class Spec:
-    """Every combination of `grid`'s values for `method`, each run with seeds 0..seeds−1."""
+    """Every combination of `grid`'s values for `method`, each run with `seeds` model seeds
+    from `first_seed` on (0..seeds−1 by default)."""
 
     method: str
     grid: Mapping[str, tuple[Any, ...]]
     seeds: int
+    first_seed: int = 0  # the dashboard launches "this config, seeds 3, 4, 5"
+
+    @property
+    def seed_values(self) -> range:
+        return range(self.first_seed, self.first_seed + self.seeds)
 
     def points(self) -> list[dict[str, Any]]:
         """The grid's combinations, the first field varying slowest."""
@@ -51,21 +57,21 @@ class Spec:
         """One validated `Config` per point and seed, seeds innermost."""
         config_cls = registry.method(self.method).Config
         return [config_cls(**point, seed=seed) for point in self.points()
-                for seed in range(self.seeds)]
+                for seed in self.seed_values]
 
     def as_dict(self) -> dict[str, Any]:
-        """The spec as stored with the sweep: method, grid (field → list), seeds."""
+        """The spec as stored with the sweep: method, grid (field → list), seeds (and the first
+        seed when it is not 0); `make(**spec.as_dict())` builds it again."""
         return {"method": self.method, "grid": {k: list(v) for k, v in self.grid.items()},
-                "seeds": self.seeds}
+                "seeds": self.seeds, **({"first_seed": self.first_seed} if self.first_seed
+                                        else {})}
 
 
-def make(method: str, grid: Mapping[str, Any], seeds: int) -> Spec:
+def make(method: str, grid: Mapping[str, Any], seeds: int, first_seed: int = 0) -> Spec:
     """A checked `Spec`: known method and fields, values of each field's type, every Config
     valid, 1 ≤ seeds ≤ MAX_SEEDS. Raises ConfigError naming the first problem."""
     config_cls = registry.method(method).Config
-    if isinstance(seeds, bool) or not isinstance(seeds, int) or not 1 <= seeds <= MAX_SEEDS:
-        raise ConfigError(f"seeds must be an integer in [1, {MAX_SEEDS}] (model seeds 0..N−1), "
-                          f"got {seeds!r}")
+    _check_seeds(seeds)
     parsed = {}
     for name, values in grid.items():
         if name == "seed":
@@ -75,9 +81,27 @@ def make(method: str, grid: Mapping[str, Any], seeds: int) -> Spec:
         if not values:
             raise ConfigError(f"{name} needs at least one value in the grid")
         parsed[name] = tuple(dict.fromkeys(_typed(field, v) for v in values))  # once each
-    spec = Spec(method, parsed, seeds)
+    if isinstance(first_seed, bool) or not isinstance(first_seed, int) or first_seed < 0:
+        raise ConfigError(f"first_seed must be an integer ≥ 0, got {first_seed!r}")
+    spec = Spec(method, parsed, seeds, first_seed)
     spec.configs()  # every Config validates itself: the first bad value raises here
     return spec
+
+
+def of_config(method: str, config: Any, seeds: int = 1) -> Spec:
+    """A sweep of one configuration: `config` (already valid) with `seeds` model seeds from its
+    own seed on — what the dashboard's Launch submits."""
+    _check_seeds(seeds)
+    fields = {k: (v,) for k, v in cfg.as_dict(config).items() if k != "seed"}
+    spec = Spec(method, fields, seeds, config.seed)
+    spec.configs()  # a seed past the field's range raises here
+    return spec
+
+
+def _check_seeds(seeds: Any) -> None:
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or not 1 <= seeds <= MAX_SEEDS:
+        raise ConfigError(f"seeds must be an integer in [1, {MAX_SEEDS}] (model seeds 0..N−1), "
+                          f"got {seeds!r}")
 
 
 def parse_grid(items: Sequence[str]) -> dict[str, list[str]]:

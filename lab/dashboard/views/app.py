@@ -1,5 +1,6 @@
-"""`SpikeLab`: the tabs Compare / Launch / Runs over one store and the shared job queue, and
-`page`, what `panel serve` shows: the app, or why the results file cannot be used."""
+"""`SpikeLab`: the tabs Compare / Difference / Launch / Sweeps / Runs over one store and the
+shared engine, and `page`, what `panel serve` shows: the app, or why the results file cannot
+be used."""
 
 from __future__ import annotations
 
@@ -15,16 +16,20 @@ from typing import Any
 import panel as pn
 
 from ...core.results import ResultsStore, Run, default_path
+from ..engine import Engine, Job, default_engine
 from ..hidden import HiddenRuns
-from ..jobs import Job, JobManager, default_manager
 from .compare import CompareView
 from .launch import LaunchView, demo_method
 from .owner import BrowserToken
+from .paired import PairedView
 from .runs import RunsView
 from .style import ACCENT
+from .sweeps import SweepsView
 
 log = logging.getLogger(__name__)
 STORE_ERRORS = (sqlite3.Error, OSError, ValueError)  # what an unusable results file raises
+TABS = ("Compare", "Difference", "Launch", "Sweeps", "Runs")
+COMPARE, DIFFERENCE, LAUNCH, SWEEPS, RUNS = range(len(TABS))
 
 
 def template(main: list, title: str = "Spike Lab") -> pn.template.BaseTemplate:
@@ -67,34 +72,38 @@ def _fingerprint(store: ResultsStore, hidden: HiddenRuns) -> tuple:
     db = sqlite3.connect(store.path, timeout=5.0)
     try:
         return (*db.execute("SELECT count(*), max(id), sum(finished_at), sum(status='running')"
-                            " FROM runs").fetchone(), hidden.stamp())
+                            " FROM runs").fetchone(),
+                *db.execute("SELECT count(*), sum(status='running') FROM sweeps").fetchone(),
+                hidden.stamp())
     finally:
         db.close()
 
 
 class SpikeLab(pn.viewable.Viewer):
-    """The app: tabs Compare / Launch / Runs over one results store and the shared job queue.
+    """The app: tabs Compare / Difference / Launch / Sweeps / Runs over one results store and
+    the shared engine (`TABS`).
 
-    Launch and Runs are built the first time they are needed, so a first visit pays only for
-    Compare (measured in benchmarks/dashboard.py).
+    The tabs after Compare are built the first time they are needed, so a first visit pays
+    only for Compare (measured in benchmarks/dashboard.py).
     """
 
-    def __init__(self, store: ResultsStore | None = None, jobs: JobManager | None = None,
+    def __init__(self, store: ResultsStore | None = None, jobs: Engine | None = None,
                  **params: Any) -> None:
         super().__init__(**params)
         self.store = store or ResultsStore()
-        self.jobs = jobs or default_manager()
+        self.jobs = jobs or default_engine()
         self.hidden = HiddenRuns(self.store.path)
         self.owner = uuid.uuid4().hex  # this session's, until the browser's token arrives
         self.compare = CompareView(self.store, self.hidden)
-        self._slots = {1: pn.Column(sizing_mode="stretch_width"),
-                       2: pn.Column(sizing_mode="stretch_width")}
+        self._slots = {tab: pn.Column(sizing_mode="stretch_width")
+                       for tab in range(DIFFERENCE, len(TABS))}
         # Not `dynamic`: Panel (1.9) redraws a pane of a hidden dynamic tab outside its
         # document and points the stylesheet every component shares at its CDN, so the page
         # then fetched loading.css from cdn.holoviz.org (tests/test_dashboard_browser.py).
         # The empty slots keep the first visit as light as a dynamic tab did.
-        self.tabs = pn.Tabs(("Compare", self.compare), ("Launch", self._slots[1]),
-                            ("Runs", self._slots[2]), sizing_mode="stretch_width")
+        self.tabs = pn.Tabs(("Compare", self.compare),
+                            *((TABS[tab], slot) for tab, slot in self._slots.items()),
+                            sizing_mode="stretch_width")
         self.tabs.param.watch(lambda e: self._open(e.new), "active")
         self.compare.param.watch(lambda _: self.demo(), "demo")
         self.browser = BrowserToken()
@@ -107,8 +116,16 @@ class SpikeLab(pn.viewable.Viewer):
     @functools.cached_property
     def launch(self) -> LaunchView:
         view = LaunchView(self.store, self.jobs, owner=self.owner)
-        view.param.watch(lambda e: self.show(e.new), "show_run")
+        view.param.watch(lambda e: self.show(e.new), "show_runs")
         return view
+
+    @functools.cached_property
+    def sweeps(self) -> SweepsView:
+        return SweepsView(self.store, self.jobs, owner=self.owner)
+
+    @functools.cached_property
+    def paired(self) -> PairedView:
+        return PairedView(self.store, self.hidden)
 
     @functools.cached_property
     def runs(self) -> RunsView:
@@ -122,21 +139,25 @@ class SpikeLab(pn.viewable.Viewer):
         # The browser's token is asked for with Launch, the first tab that needs it, so the
         # first visit (Compare) pays nothing for it.
         if tab in self._slots and not self._slots[tab].objects:
-            self._slots[tab].objects = [self.launch, self.browser] if tab == 1 else [self.runs]
+            self._slots[tab].objects = {DIFFERENCE: lambda: [self.paired],
+                                        LAUNCH: lambda: [self.launch, self.browser],
+                                        SWEEPS: lambda: [self.sweeps],
+                                        RUNS: lambda: [self.runs]}[tab]()
 
     def adopt(self, token: str) -> None:
         """Take the browser's token as the owner of the runs launched here, and show its runs
         launched before a reload."""
         if token:
             self.owner = token
-            if "launch" in self.__dict__:
-                self.launch.owner = token
+            for name in ("launch", "sweeps"):
+                if name in self.__dict__:
+                    getattr(self, name).owner = token
 
     def demo(self) -> Job | None:
         """Launch the demo (the default Config of bptt, else the first method) in Launch."""
         self.launch.method = demo_method()
         self.launch.form.reset()
-        self.tabs.active = 1
+        self.tabs.active = LAUNCH
         return self.launch.launch()
 
     def relaunch(self, run: Run | None, now: bool) -> Job | None:
@@ -144,19 +165,21 @@ class SpikeLab(pn.viewable.Viewer):
         if run is None:
             return None
         self.launch.load(run)
-        self.tabs.active = 1
+        self.tabs.active = LAUNCH
         return self.launch.launch() if now else None
 
-    def show(self, run_id: int | None) -> None:
-        if run_id is not None:
+    def show(self, run_ids: list[int]) -> None:
+        for run_id in run_ids:
             self.compare.include(run_id)
-            self.tabs.active = 0
+        if run_ids:
+            self.tabs.active = COMPARE
 
     def poll(self, check_store_every: float = 2.0) -> None:
         """Update running jobs; re-read the store when a run ends here or elsewhere (CLI). A
         results file that became unusable shows a banner (and the last good tables) instead of
         failing every poll."""
-        ended = self.launch.poll() if "launch" in self.__dict__ else []
+        launched = self.launch.poll() if "launch" in self.__dict__ else []
+        ended = launched + (self.sweeps.poll() if "sweeps" in self.__dict__ else [])
         now = time.monotonic()
         changed = False
         try:
@@ -166,8 +189,9 @@ class SpikeLab(pn.viewable.Viewer):
                 changed, self._fingerprint = fingerprint != self._fingerprint, fingerprint
             if changed:
                 self.compare.refresh()
-                if "runs" in self.__dict__:
-                    self.runs.refresh()
+                for name in ("runs", "sweeps", "paired"):
+                    if name in self.__dict__:
+                        getattr(self, name).refresh()
         except STORE_ERRORS as err:
             if not self._banner.visible:
                 log.error("results file %s cannot be read: %s", self.store.path, err)
@@ -178,8 +202,9 @@ class SpikeLab(pn.viewable.Viewer):
         else:
             self._banner.visible = False
         for job in ended:
-            if job.status == "finished":
-                self.compare.include(job.run_id)
+            if job in launched:  # a sweep's runs are many: Compare shows them when picked
+                for run_id in job.run_ids:
+                    self.compare.include(run_id)
             _notify(job)
 
     def start_polling(self, period_ms: int = 500) -> None:
@@ -201,4 +226,5 @@ def _notify(job: Job) -> None:
     notify = {"finished": pn.state.notifications.success,
               "failed": pn.state.notifications.error}.get(job.status,
                                                           pn.state.notifications.info)
-    notify(f"{job.method}: run {job.status}", duration=4000)
+    what = "run" if len(job.runs) == 1 else f"sweep of {len(job.runs)} runs"
+    notify(f"{job.method}: {what} {job.status}", duration=4000)

@@ -148,17 +148,19 @@ class CompareView(pn.viewable.Viewer):
         seeds = any(len(g.runs) > 1 for g in groups)
         notes = (
             ("Runs of one configuration with different seeds are drawn as their mean; the "
-             "shaded band and the ± are one standard deviation across seeds (in the plots "
-             "against cost, the bars are the 95% t-interval of the mean). " if seeds else "")
+             "shaded band, the bars and the ± are its 95% interval (t-interval over the n seeds "
+             "of <i>seeds (n)</i>; for a difference between two configurations, see "
+             "<b>Difference</b>). " if seeds else "")
             + "Dashed lines: the source ANN's accuracy, for methods that train one. "
             "<i>Within 1 pt of ANN from</i>: the first step (T: timesteps; t: frame steps, for "
             "streaming) from which the mean accuracy stays within 1 point of that ANN's up to "
-            "the last step. <i>Train wall</i> and <i>CPU</i>: seconds on the clock and of the "
-            "process's CPU time (all threads), which other load on the machine does not "
-            "inflate. <i>Saved for backward</i>: what autograd holds for backward in one "
-            "training step; <i>step peak</i>: that plus parameters, gradients and optimizer "
-            "state. <i>SNN ops</i>: MACs of the layers fed analog input plus synaptic "
-            "operations (SOPs). " + summary.energy_note())
+            "the last step. <i>Train CPU</i>: seconds of the process's CPU time (all threads), "
+            "which other load on the machine does not inflate; <i>train wall</i>: seconds on "
+            "the clock, measured with the torch threads and under the machine's 1-minute load "
+            "of <i>wall at threads · load</i>. <i>Saved for backward</i>: what autograd holds "
+            "for backward in one training step; <i>step peak</i>: that plus parameters, "
+            "gradients and optimizer state. <i>SNN ops</i>: MACs of the layers fed analog input "
+            "plus synaptic operations (SOPs). " + summary.energy_note())
         self._cost.object = (f'<div class="title">Cost of each experiment</div>'
                              f'<div style="overflow-x: auto">{table}</div>'
                              f'<p class="notes">{notes}</p>')

@@ -11,9 +11,11 @@ import panel as pn
 import param
 
 from ... import registry
+from ...core import stats
 from ...core.results import ResultsStore, Run
+from ...sweep import MAX_SEEDS
+from ..engine import Engine, Job
 from ..forms import ConfigForm
-from ..jobs import Job, JobManager
 from .style import ACCENT, badge, heading, summary_line
 
 DEMO_METHOD = "bptt"
@@ -25,11 +27,12 @@ def demo_method() -> str:
 
 
 class JobCard(pn.viewable.Viewer):
-    """One launched run: progress bar, live metrics, cancel; its result when it ends."""
+    """One launch (a configuration over its seeds): progress bar, live metrics, cancel; its
+    result when it ends."""
 
     show = param.Event(doc="'Show in Compare' was clicked")
 
-    def __init__(self, job: Job, jobs: JobManager, **params: Any) -> None:
+    def __init__(self, job: Job, jobs: Engine, **params: Any) -> None:
         super().__init__(**params)
         self.job, self.jobs = job, jobs
         self._title = pn.pane.HTML("", margin=(5, 10, 0, 10))
@@ -51,21 +54,21 @@ class JobCard(pn.viewable.Viewer):
         self.shown_active = True  # so the first poll reports a job that ended before it
 
     def update(self) -> bool:
-        """Copy the job's state (written by the worker thread) into the widgets; True if the
-        job ended since the last update."""
+        """Copy the job's state (written by its waiting thread and the workers' reports) into
+        the widgets; True if the job ended since the last update."""
         job = self.job
         ended = self.shown_active and not job.active
         self.shown_active = job.active
         config = job.config
         self._title.object = (f"<b>{job.method}</b> on {getattr(config, 'dataset', '—')}"
-                              f" · seed {getattr(config, 'seed', '—')} &nbsp;{badge(job.status)}"
+                              f" · {_seeds(job)} &nbsp;{badge(job.status)}"
                               f'<div style="color:#666;font-size:12px">{_changes(config)}</div>')
         self._bar.value = round(1000 * job.fraction)
         self._bar.bar_color = {"finished": "success", "failed": "danger",
                                "cancelled": "secondary"}.get(job.status, "primary")
         self._status.object = self._status_text()
         self._cancel.visible = job.active
-        self._cancel.disabled = job._cancel.is_set()
+        self._cancel.disabled = job.cancelling
         self._show.visible = job.status == "finished"
         self._error.object = f"**The run failed:** `{job.error}`" if job.error else ""
         self._error.visible = job.error is not None
@@ -76,15 +79,16 @@ class JobCard(pn.viewable.Viewer):
         job = self.job
         if job.status == "queued":
             ahead = self.jobs.ahead_of(job)
-            return f"queued: {ahead} run{'s' * (ahead != 1)} ahead of it"
+            return (f"{job.message}: {ahead} run{'s' * (ahead != 1)} ahead of it" if ahead
+                    else job.message)
+        done, total = job.count("finished", "failed", "cancelled"), len(job.runs)
         text = f"{job.message} · {job.elapsed:.1f} s"
+        if total > 1:
+            text = f"{done}/{total} runs done · " + text
         if job.remaining is not None:
             text += f" · about {job.remaining:.0f} s left"
-        if job.status == "finished" and job.run_id is not None:
-            run = job.store.get(job.run_id)
-            acc = run.metrics.get("accuracy")
-            text = (f"run #{job.run_id} finished in {job.elapsed:.1f} s"
-                    + (f" · accuracy <b>{acc:.1f} %</b>" if acc is not None else ""))
+        if job.status == "finished" and job.run_ids:
+            text = f"{_finished(job)} in {job.elapsed:.1f} s" + _accuracy(job)
         return text
 
     def _update_trends(self) -> None:
@@ -125,6 +129,30 @@ class JobCard(pn.viewable.Viewer):
                          sizing_mode="stretch_width", margin=(0, 0, 10, 0))
 
 
+def _seeds(job: Job) -> str:
+    seeds = [state.seed for state in job.runs.values()]
+    return f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}–{seeds[-1]}"
+
+
+def _finished(job: Job) -> str:
+    ids = job.run_ids
+    return f"run #{ids[0]} finished" if len(ids) == 1 else \
+        f"{len(ids)} runs (#{ids[0]}–#{ids[-1]}) finished"
+
+
+def _accuracy(job: Job) -> str:
+    """' · accuracy 93.1 %', or over seeds ' · accuracy 93.1 ± 0.8 % (95% CI, n = 3)'."""
+    values = [v for v in (job.store.get(i).metrics.get("accuracy") for i in job.run_ids)
+              if isinstance(v, int | float)]
+    if not values:
+        return ""
+    s = stats.summary(values)
+    if s.n == 1:
+        return f" · accuracy <b>{s.mean:.1f} %</b>"
+    return (f" · accuracy <b>{s.mean:.1f} ± {s.ci_high - s.mean:.1f} %</b> "
+            f"(mean ± 95% interval, n = {s.n})")
+
+
 def _changes(config: Any) -> str:
     """The fields of a Config that differ from its defaults, or 'defaults'."""
     try:
@@ -137,18 +165,22 @@ def _changes(config: Any) -> str:
 
 
 class LaunchView(pn.viewable.Viewer):
-    """Pick a method, fill its Config (checked as you type), launch it in the background.
+    """Pick a method, fill its Config (checked as you type), launch it on the engine's workers
+    with `seeds` model seeds from the form's seed on (a sweep of one configuration).
 
     The cards are the jobs of `owner`, the browser's token: a reloaded page shows the runs it
     launched, still running or ended, each with its Cancel while it runs.
     """
 
     method = param.Selector(default=None, objects=[], doc="registry name of the method")
-    show_run = param.Integer(default=None, allow_None=True, doc="run to show in Compare")
+    show_runs = param.List(default=[], item_type=int, doc="runs to show in Compare")
     owner = param.String(default="", doc="whose jobs the cards show: the browser's token; "
                          "a token of this view's own until the browser's arrives")
 
-    def __init__(self, store: ResultsStore, jobs: JobManager, **params: Any) -> None:
+    seeds = param.Integer(default=1, bounds=(1, MAX_SEEDS),
+                          doc="model seeds to run: the form's seed and the next ones")
+
+    def __init__(self, store: ResultsStore, jobs: Engine, **params: Any) -> None:
         self.param.method.objects = list(registry.METHODS)
         params.setdefault("method", demo_method())
         params["owner"] = params.get("owner") or uuid.uuid4().hex
@@ -167,8 +199,10 @@ class LaunchView(pn.viewable.Viewer):
         self._cards = pn.Column(sizing_mode="stretch_width")
         self._queue = pn.pane.Markdown("", styles={"color": "#555"})
         self._none = pn.pane.Markdown("Runs you launch show up here with their progress. "
-                                      "The page stays usable while they run; finished runs "
-                                      "appear in **Compare**.", styles={"color": "#555"})
+                                      "They train on the lab's Dask workers (as `python -m "
+                                      "lab sweep` does), so the page stays usable while they "
+                                      "run; finished runs appear in **Compare**.",
+                                      styles={"color": "#555"})
         self._on_method()
         self._adopt()
 
@@ -203,7 +237,7 @@ class LaunchView(pn.viewable.Viewer):
             card.job.owner = self.owner
         carded = {card.job.id for card in self.cards}
         for job in self.jobs.jobs(self.owner):
-            if job.id not in carded:
+            if job.id not in carded and job.kind == "launch":  # Sweeps shows the sweeps
                 card = self._add_card(job)
                 card.shown_active = job.active  # an ended one was reported before the reload
         self._order_cards()
@@ -223,19 +257,20 @@ class LaunchView(pn.viewable.Viewer):
         return dropped
 
     def launch(self, **values: Any) -> Job | None:
-        """Submit the form's config (after setting `values`); None if it is invalid."""
+        """Submit the form's config over `seeds` seeds (after setting `values`); None if it is
+        invalid."""
         self.form.set(**values)
         config = self.form.validate()
         if config is None:
             return None
-        job = self.jobs.submit(self.method, config, self.store, self.owner)
+        job = self.jobs.launch(self.method, config, self.store, self.owner, self.seeds)
         self._add_card(job)
         self._order_cards()
         return job
 
     def _add_card(self, job: Job) -> JobCard:
         card = JobCard(job, self.jobs)
-        card.param.watch(lambda _: setattr(self, "show_run", job.run_id), "show")
+        card.param.watch(lambda _: setattr(self, "show_runs", list(job.run_ids)), "show")
         self.cards.append(card)
         return card
 
@@ -258,7 +293,11 @@ class LaunchView(pn.viewable.Viewer):
     def __panel__(self) -> pn.viewable.Viewable:
         form = pn.Column(
             pn.widgets.Select.from_param(self.param.method, width=260),
-            self._about, self._loaded, self._form_slot, pn.Row(self._launch, self._reset),
+            self._about, self._loaded, self._form_slot,
+            pn.Row(self._launch, pn.widgets.IntInput.from_param(
+                self.param.seeds, width=110, name="seeds", css_classes=["field-seeds"],
+                description="model seeds: the form's seed and the next ones; the card shows "
+                "their mean with its 95% interval"), self._reset),
             sizing_mode="stretch_width",
         )
         runs = pn.Column(heading("Your runs"), self._queue,
