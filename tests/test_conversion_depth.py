@@ -262,6 +262,10 @@ def test_depth_figure_draws_the_gap_per_layer_of_each_arm():
     assert list(lines[1].y) == pytest.approx([0.1, 0.1]) and list(lines[0].x) == [1, 2]
     assert lines[1].line.color == theme.color("residual_noise")
     assert "Depth 4" in theme.description(fig) and "n = 3" in theme.description(fig)
+    trend = viz.deepest_gap_figure(_fake_runs(), [4], 2)
+    assert [d.name for d in trend.data if d.fill != "toself"] == ["QCFS (L fixed)",
+                                                                  "residual noise"]
+    assert list(trend.data[1].y) == pytest.approx([0.2]) and theme.description(trend)
 
 
 def test_run_here_runs_every_config_in_this_process():
@@ -288,6 +292,9 @@ def test_comparison_grids_are_valid_sweeps():
                     ("TB v0=0", 16), ("TB v0=θ/2", 16)}
     assert len(configs) == 2 * 2 * (2 + 2 + 2)  # depths × seeds × arms (L = T = 4 reused)
     assert all(c.batch_norm and c.epochs == 1 for c in configs)
+    half = cmp.grids(base, (4,), timesteps=(), threshold_balancing=(0.5,))
+    assert [g["variant"] for g in half] == [("qcfs", "residual-noise"), ("threshold-balancing",)]
+    assert half[1]["v_init"] == (0.5,)
 
 
 def test_a_batch_norm_run_is_stored_and_rebuilt(tmp_path):

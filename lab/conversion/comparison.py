@@ -44,12 +44,13 @@ class StoredRun(Protocol):
 
 def grids(base: Mapping[str, Any], depths: Sequence[int],
           timesteps: Sequence[int] = COMPARED_TIMESTEPS,
-          threshold_balancing: bool = False) -> list[dict[str, tuple]]:
+          threshold_balancing: bool | Sequence[float] = False) -> list[dict[str, tuple]]:
     """The sweep grids of the comparison, each over `depths`, sharing the fields of `base`.
 
     QCFS with L = T at T = L is the QCFS(L) network itself (the same training), so it is not
     trained twice: `by_seed` reads that arm at T = L from the QCFS(L) run. `timesteps=()`
-    leaves the L = T arm out (QCFS(L) and residual noise only).
+    leaves the L = T arm out (QCFS(L) and residual noise only). `threshold_balancing`: True
+    adds it from v[0] = 0 and θ/2; a sequence, from those v_init (units of θ).
     """
     shared = {name: (value,) for name, value in base.items()}
     levels = base.get("levels", spec(Config, "levels").default)
@@ -59,8 +60,9 @@ def grids(base: Mapping[str, Any], depths: Sequence[int],
         found.append({**shared, "depth": tuple(depths), "variant": (QCFS,),
                       "levels_equal_timesteps": (True,), "timesteps": per_latency})
     if threshold_balancing:
+        starts = (0.0, 0.5) if threshold_balancing is True else tuple(threshold_balancing)
         found.append({**shared, "depth": tuple(depths), "variant": ("threshold-balancing",),
-                      "v_init": (0.0, 0.5)})
+                      "v_init": starts})
     return found
 
 

@@ -217,3 +217,22 @@ def depth_figure(runs: Sequence[cmp.StoredRun], depth: int = 6, timesteps: int =
     return layer_gap_figure(gaps, timesteps, description=(
         f"Depth {depth}: the gap std per layer at T = {timesteps}, mean over seeds "
         f"(n = {gaps[arms[0]][0].n if gaps[arms[0]] else 0}), band: 95% interval."))
+
+
+def deepest_gap_figure(runs: Sequence[cmp.StoredRun], depths: Sequence[int], timesteps: int = 2,
+                       arms: Sequence[str] = (cmp.QCFS, cmp.NOISE)) -> go.Figure:
+    """The last hidden layer's gap std at T against depth, per arm: mean over seeds, band 95%."""
+    fig = go.Figure()
+    for arm in arms:
+        found = [(d, stats.summary(list(cmp.deepest_gap_std(runs, d, arm, timesteps).values())))
+                 for d in depths if cmp.deepest_gap_std(runs, d, arm, timesteps)]
+        xs = [d for d, _ in found]
+        _band(fig, xs, [s.ci_low for _, s in found], [s.ci_high for _, s in found], arm)
+        fig.add_scatter(x=xs, y=_r(s.mean for _, s in found), name=_label(arm), **_style(arm))
+    fig.update_layout(title=f"The deepest layer's gap at T = {timesteps}, against depth",
+                      xaxis={"title": "depth (hidden layers)", "tickvals": list(depths)},
+                      yaxis={"title": "gap std of the last hidden layer (units of θ)"},
+                      height=400, margin={"b": 40, "l": 50, "r": 10},
+                      legend={"orientation": "h", "y": -0.25})
+    return theme.describe(fig, "The last hidden layer's gap std against depth, mean over seeds, "
+                               "band: 95% interval.")
