@@ -43,3 +43,15 @@ def test_description_is_one_line_and_reaches_the_static_png():
 
 def test_band_is_the_method_colour():
     assert theme.band("bptt").startswith("rgba(0,0,0,")
+
+
+def test_the_course_page_lists_every_method_with_its_colour_and_marker():
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[1] / "notebooks" / "README.md").read_text()
+    legend = page[page.index("### One look"):]
+    legend = legend[:legend.index("\n## ")]
+    for key, (_, _, symbol, label) in theme.METHODS.items():
+        if theme.METHODS[key][0] not in (theme.GREY, theme.REFERENCE):
+            row = next(line for line in legend.splitlines() if line.startswith(f"| {label}"))
+            assert symbol.split("-")[0] in row.replace(" ", "-"), (label, symbol)
