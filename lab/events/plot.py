@@ -6,8 +6,10 @@ import numpy as np
 import plotly.graph_objects as go
 
 from lab.events.datasets import events_to_frames
+from lab.viz import theme
 
-ON_OFF_COLORS = [[0.0, "rgb(33,102,172)"], [0.5, "white"], [1.0, "rgb(178,24,43)"]]
+ON, OFF = theme.OKABE_ITO["vermillion"], theme.OKABE_ITO["blue"]  # as in lab.viz.streaming
+ON_OFF_COLORS = [[0.0, OFF], [0.5, "white"], [1.0, ON]]
 
 
 def event_animation(events: np.ndarray, sensor_size: tuple[int, int, int], n_frames: int = 20,
@@ -21,7 +23,8 @@ def event_animation(events: np.ndarray, sensor_size: tuple[int, int, int], n_fra
 
     def heatmap(z: np.ndarray) -> go.Heatmap:
         return go.Heatmap(z=z, zmin=-zmax, zmax=zmax, colorscale=ON_OFF_COLORS,
-                          colorbar={"title": {"text": "ON − OFF"}})
+                          colorbar={"title": {"text": "events"}, "tickvals": [-zmax, 0, zmax],
+                                    "ticktext": [f"{zmax:g} OFF", "0", f"{zmax:g} ON"]})
 
     step = {"frame": {"duration": 200, "redraw": True}, "mode": "immediate"}
     fig = go.Figure(
@@ -42,7 +45,8 @@ def event_animation(events: np.ndarray, sensor_size: tuple[int, int, int], n_fra
             for i, t in enumerate(starts_ms)
         ]}],
     )
-    return fig
+    return theme.describe(fig, "ON minus OFF events per pixel in each time bin: red where ON "
+                          "events (brighter) dominate, blue where OFF (darker) do.")
 
 
 def event_raster(events: np.ndarray, sensor_size: tuple[int, int, int] | None = None
@@ -57,4 +61,4 @@ def event_raster(events: np.ndarray, sensor_size: tuple[int, int, int] | None = 
                                    name=name, marker={"color": color, "size": 3}))
     fig.update_layout(title=f"{len(events)} events", xaxis_title="t (ms)",
                       yaxis_title="pixel (y·W + x)")
-    return fig
+    return theme.describe(fig, "Every event as a dot at its time and pixel: ON red, OFF blue.")

@@ -9,7 +9,7 @@ a membrane edge (l, t-1) → (l, t) is cut at every segment boundary, a layer ed
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -162,7 +162,9 @@ def macs_bars(costs: Mapping[str, Mapping[str, float]]) -> go.Figure:
                           "dispatches them: forward, backward and the local classifiers.")
 
 
-def accuracy_grids(grids: Mapping[str, Mapping[tuple[int, int], float]]) -> go.Figure:
+def accuracy_grids(grids: Mapping[str, Mapping[tuple[int, int], float]],
+                   description: str = "Test accuracy over truncation length K and block size; "
+                   "one colour scale for both panels.") -> go.Figure:
     """Heatmaps of test accuracy (%) over truncation length K × block size, one per dataset,
     on one colour scale."""
     fig = make_subplots(rows=1, cols=len(grids), subplot_titles=list(grids),
@@ -182,8 +184,40 @@ def accuracy_grids(grids: Mapping[str, Mapping[tuple[int, int], float]]) -> go.F
         fig.update_yaxes(title_text="block size", type="category", row=1, col=col)
     fig.update_layout(title="Test accuracy (%): K = T and block size = depth is BPTT",
                       height=400)
-    return theme.describe(fig, "Test accuracy of one seed per cell, over truncation length K "
-                          "and block size; one colour scale for both panels.")
+    return theme.describe(fig, description)
+
+
+def intervals_figure(results: Mapping[str, tuple[str, Sequence[float]]], chance: float,
+                     title: str, description: str) -> go.Figure:
+    """Test accuracy (%) per model, mean over seeds (marker) with its 95% t-interval (whisker);
+    `results` maps a label to (theme method key, accuracies over seeds). Chance is a legend
+    entry, not a label on the plot."""
+    from lab.core import stats
+
+    fig = go.Figure()
+    labels = list(results)
+    for i, (label, (method, values)) in enumerate(results.items()):
+        s = stats.summary(values)
+        style = theme.trace_style(method)
+        if "reset" in label:  # a variant of its method: same colour, another marker
+            style["marker"]["symbol"] = "x"
+        fig.add_trace(go.Scatter(x=[i, i], y=[round(s.ci_low, 2), round(s.ci_high, 2)],
+                                 mode="lines", line={"color": style["line"]["color"],
+                                                     "width": 3},
+                                 showlegend=False, hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=[i], y=[round(s.mean, 2)], mode="markers", name=label,
+                                 marker={**style["marker"], "size": 12},
+                                 hovertemplate=f"{label}: %{{y:.1f}} % "
+                                 f"[{s.ci_low:.1f}, {s.ci_high:.1f}]<extra></extra>"))
+    chance_style = theme.trace_style("chance", markers=False)
+    fig.add_trace(go.Scatter(x=[-0.4, len(labels) - 0.6], y=[chance, chance], mode="lines",
+                             name=f"chance ({chance:g} %)", **chance_style))
+    fig.update_layout(title=title, height=420, yaxis={"title": "test accuracy (%)",
+                                                      "range": [0, 105]},
+                      xaxis={"tickvals": list(range(len(labels))), "ticktext": labels,
+                             "range": [-0.5, len(labels) - 0.5]},
+                      legend={"orientation": "h", "y": -0.2})
+    return theme.describe(fig, description)
 
 
 def _check(ok: bool, name: str, valid: str, value: object) -> None:
