@@ -1,6 +1,7 @@
-"""The dashboard in headless Chromium, as a user clicks it: stored runs compared and listed, two
-browsers launching runs that finish, a reload during a run, an unusable results file; and not
-one request leaves the machine. Saves `artifacts/dashboard.png`.
+"""The dashboard in headless Chromium at 1366×768, as a user clicks it: stored runs compared,
+their paired difference, and listed; two browsers launching runs through the Dask engine that
+finish, a run's live progress from its worker, a reload during a run, the sweeps listed; an
+unusable results file; and not one request leaves the machine. Saves `artifacts/dashboard.png`.
 
 One `panel serve` for the module serves three pages: `app` (dashboards/app.py over a store of
 synthetic runs), `fresh` (an empty store) and `broken` (a results file that is not SQLite).
@@ -33,7 +34,7 @@ pytestmark = pytest.mark.skipif(
 
 SCREENSHOT = PROJECT_ROOT / "artifacts" / "dashboard.png"
 TIMESTEPS = spec(bptt.Config, "timesteps")
-VIEWPORT = {"width": 1400, "height": 900}
+VIEWPORT = {"width": 1366, "height": 768}  # a common laptop screen
 PAGE = '''from lab.dashboard import views
 
 views.extension()
@@ -134,13 +135,13 @@ def test_stored_runs_compare_and_list_offline(server, chromium):
         viewport=VIEWPORT, permissions=["clipboard-read", "clipboard-write"]))
     page = context.new_page()
     page.goto(f"{url}/app")
-    traces = page.locator(".js-plotly-plot .scatterlayer .trace")
+    traces = page.locator(".js-plotly-plot .scatterlayer .trace:visible")  # not Difference's
     rows = page.locator("table.cost-table tbody tr")
     expect(traces).to_have_count(len(sample.METHODS), timeout=60_000)
     expect(rows).to_have_count(len(sample.METHODS))
     streaming = rows.filter(has_text="streaming")  # its own curve, its operations, no "None"
     expect(streaming.locator("td").nth(4)).to_have_text(re.compile(r"^(t=\d+|> \d+)$"))
-    expect(streaming.locator("td").nth(9)).to_have_text(re.compile(r" k$"))  # SNN ops
+    expect(streaming.locator("td").nth(10)).to_have_text(re.compile(r" k$"))  # SNN ops
     expect(streaming).not_to_contain_text("None")
 
     dataset = page.locator("select").first
@@ -157,8 +158,16 @@ def test_stored_runs_compare_and_list_offline(server, chromium):
     longest, width = page.locator("select[multiple]").evaluate(LONGEST_LABEL_PX)
     assert longest <= width, "run labels are cut"
 
+    fits = "t => t.scrollWidth <= t.parentElement.clientWidth"
+    assert page.locator("table.cost-table").evaluate(fits), "the cost table is cut at 1366 px"
     cost = downloaded(page, "Cost table (CSV)")
     assert len(cost) == len(sample.METHODS) and float(cost[0]["best_accuracy_mean"]) > 50
+
+    page.locator(".bk-tab", has_text="Difference").click()  # the sample has matched seeds
+    expect(page.locator(".verdict")).to_contain_text(re.compile(
+        r"Accuracy: (no measurable difference between|.+ is higher than) .+ n = \d"))
+    expect(page.get_by_text("matched seeds: the mean paired difference")).to_be_visible()
+    expect(page.locator("table.paired-table tbody tr").first).to_contain_text("=1")
 
     page.locator(".bk-tab", has_text="Runs").click()
     table = page.locator(".tabulator-row")
@@ -246,6 +255,8 @@ def test_two_browsers_launch_runs_and_a_reload_keeps_its_run(server, chromium):
     launch.click()
     cancel = first.get_by_role("button", name="Cancel")
     expect(cancel).to_be_visible(timeout=30_000)
+    live = first.get_by_text(re.compile(r"epoch \d+/200 loss"))  # reported by the Dask worker
+    expect(live).to_be_visible(timeout=60_000)
     expect(second.get_by_text("1 run from other browsers")).to_be_visible(timeout=10_000)
     first.reload()
     first.locator(".bk-tab", has_text="Launch").click()
@@ -256,6 +267,11 @@ def test_two_browsers_launch_runs_and_a_reload_keeps_its_run(server, chromium):
     expect(first.get_by_text("cancelled").first).to_be_visible(timeout=30_000)
     expect(second.get_by_text("from other browsers")).to_have_count(0, timeout=10_000)
 
+    second.locator(".bk-tab", has_text="Sweeps").click()  # each launch: a sweep of one
+    sweeps = second.locator("table.sweeps-table tbody tr")
+    expect(sweeps).to_have_count(3)
+    expect(sweeps.first).to_contain_text("cancelled")
+    expect(sweeps.last).to_contain_text("1 / 1")
     second.locator(".bk-tab", has_text="Runs").click()
     expect(second.locator(".tabulator-row")).to_have_count(3)
     expect(second.locator(".tabulator-row").first).to_contain_text("cancelled")

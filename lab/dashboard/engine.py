@@ -211,8 +211,9 @@ class Engine:
             return self._client
 
     def close(self) -> None:
-        """Stop the local cluster this engine started (if any)."""
-        self._exit.close()
+        """Stop the local cluster this engine started (if any). At interpreter exit the
+        server's event loop may already be gone: then the workers go with the process."""
+        _quietly(self._exit.close)
 
     def launch(self, method: str, config: Any, store: ResultsStore, owner: str = "",
                seeds: int = 1) -> Job:

@@ -62,7 +62,7 @@ class JobCard(pn.viewable.Viewer):
         config = job.config
         self._title.object = (f"<b>{job.method}</b> on {getattr(config, 'dataset', '—')}"
                               f" · {_seeds(job)} &nbsp;{badge(job.status)}"
-                              f'<div style="color:#666;font-size:12px">{_changes(config)}</div>')
+                              f'<div style="color:#666;font-size:12px">{_what(job)}</div>')
         self._bar.value = round(1000 * job.fraction)
         self._bar.bar_color = {"finished": "success", "failed": "danger",
                                "cancelled": "secondary"}.get(job.status, "primary")
@@ -129,6 +129,14 @@ class JobCard(pn.viewable.Viewer):
                          sizing_mode="stretch_width", margin=(0, 0, 10, 0))
 
 
+def _what(job: Job) -> str:
+    """A launch's changes from the defaults, or a sweep's grid."""
+    if len(job.spec.points()) == 1:
+        return _changes(job.config)
+    return "grid " + " · ".join(f"{k}={','.join(map(str, v))}" for k, v in job.spec.grid.items()
+                                if len(v) > 1)
+
+
 def _seeds(job: Job) -> str:
     seeds = [state.seed for state in job.runs.values()]
     return f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}–{seeds[-1]}"
@@ -141,7 +149,10 @@ def _finished(job: Job) -> str:
 
 
 def _accuracy(job: Job) -> str:
-    """' · accuracy 93.1 %', or over seeds ' · accuracy 93.1 ± 0.8 % (95% CI, n = 3)'."""
+    """' · accuracy 93.1 %', or over seeds ' · accuracy 93.1 ± 0.8 % (95% CI, n = 3)'; for a
+    grid of several configurations nothing (their seeds are not repeats of one experiment)."""
+    if len(job.spec.points()) > 1:
+        return " · compare its configurations in <b>Compare</b> and <b>Difference</b>"
     values = [v for v in (job.store.get(i).metrics.get("accuracy") for i in job.run_ids)
               if isinstance(v, int | float)]
     if not values:
@@ -193,8 +204,9 @@ class LaunchView(pn.viewable.Viewer):
                                         styles={"color": "#444"})
         self._form_slot = pn.Column(sizing_mode="stretch_width")
         self._launch = pn.widgets.Button(label="▶ Launch run", color="primary", width=160,
-                                         on_click=lambda _: self.launch())
-        self._reset = pn.widgets.Button(label="Defaults", width=100,
+                                         on_click=lambda _: self.launch(),
+                                         margin=(27, 10, 5, 10))  # level with `seeds`' box
+        self._reset = pn.widgets.Button(label="Defaults", width=100, margin=(27, 10, 5, 10),
                                         on_click=lambda _: self.form.reset())
         self._cards = pn.Column(sizing_mode="stretch_width")
         self._queue = pn.pane.Markdown("", styles={"color": "#555"})

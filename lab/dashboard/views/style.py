@@ -13,11 +13,15 @@ STATUS_COLORS = {"finished": "#2e7d32", "failed": "#c62828", "cancelled": "#8d6e
 TABLE_CSS = [":host .tabulator {font-size: 13px;}",
              ":host .tabulator-row.tabulator-selected {background-color: #dce8f3 !important;"
              " color: #222 !important;}"]
+# The cost table's 15 columns fit a 1366 px screen: headers wrap at word breaks, the
+# experiment's label wraps, and a number never does (it scrolls sideways past that).
 COST_CSS = """
-table.cost-table {border-collapse: collapse; font-size: 13px; width: 100%;}
+table.cost-table {border-collapse: collapse; font-size: 12px; width: 100%;}
 .cost-table th {text-align: left; font-weight: 600; border-bottom: 2px solid #ccc;
-                padding: 5px 8px; vertical-align: bottom;}
-.cost-table td {border-bottom: 1px solid #e5e5e5; padding: 5px 8px; white-space: nowrap;}
+                padding: 4px 5px; vertical-align: bottom; white-space: normal;
+                overflow-wrap: normal; min-width: 3.5em;}
+.cost-table td {border-bottom: 1px solid #e5e5e5; padding: 4px 5px; white-space: nowrap;}
+.cost-table td:first-child {white-space: normal; min-width: 9em;}
 .cost-table tbody tr:hover {background: #f5f8fb;}
 .title {font-size: 1.05rem; font-weight: 600; margin: 4px 0 6px;}
 .notes {color: #555; font-size: 12px; margin-top: 8px;}
