@@ -259,7 +259,8 @@ def test_depth_figure_draws_the_gap_per_layer_of_each_arm():
     lines = [d for d in fig.data if d.fill != "toself"]
     assert len(bands) == len(lines) == 2
     assert [d.name for d in lines] == ["QCFS (L fixed)", "residual noise"]
-    assert list(lines[1].y) == pytest.approx([0.1, 0.1]) and list(lines[0].x) == [1, 2]
+    assert list(lines[1].y) == pytest.approx([0.1, 0.1])
+    assert list(lines[0].x) == ["layer 1", "layer 2"]
     assert lines[1].line.color == theme.color("residual_noise")
     assert "Depth 4" in theme.description(fig) and "n = 3" in theme.description(fig)
     trend = viz.deepest_gap_figure(_fake_runs(), [4], 2)

@@ -158,6 +158,10 @@ def _label(arm: str) -> str:
             "TB v0=θ/2": "threshold balancing, v[0] = θ/2"}.get(arm, theme.label(ARMS[arm][0]))
 
 
+def _short(arm: str) -> str:
+    return {"TB v0=θ/2": "threshold bal.", cmp.QCFS: "QCFS", cmp.NOISE: "noise"}.get(arm, arm)
+
+
 def accuracy_intervals_figure(accuracy: Mapping[str, Mapping[int, Sequence[float]]],
                               ann: Mapping[str, Sequence[float]] | None = None,
                               description: str = "Mean over seeds; bands: 95% intervals."
@@ -177,13 +181,13 @@ def accuracy_intervals_figure(accuracy: Mapping[str, Mapping[int, Sequence[float
     for arm, values in (ann or {}).items():
         every = sorted({T for by_t in accuracy.values() for T in by_t})
         mean = round(stats.summary(values).mean, 2)
-        fig.add_scatter(x=[every[0], every[-1]], y=[mean, mean], name=f"its ANN ({_label(arm)})",
+        fig.add_scatter(x=[every[0], every[-1]], y=[mean, mean], name=f"ANN: {_short(arm)}",
                         **_style(arm, ann=True), showlegend=True)
     ticks = sorted({T for by_t in accuracy.values() for T in by_t})
     fig.update_layout(title="Test accuracy of the converted SNNs against T",
                       xaxis={"type": "log", "title": "timesteps T", "tickvals": ticks},
                       yaxis_title="test accuracy (%)", height=460,
-                      margin={"b": 40, "l": 50, "r": 10}, legend={"orientation": "h", "y": -0.2})
+                      margin={"b": 40, "l": 50, "r": 10}, legend={"orientation": "h", "y": -0.25})
     return theme.describe(fig, description)
 
 
@@ -193,14 +197,13 @@ def layer_gap_figure(gaps: Mapping[str, Sequence[stats.Summary]], timesteps: int
     its `what` (std or mean) with the 95% interval (band), one line per arm (`ARMS` names)."""
     fig = go.Figure()
     for arm, summaries in gaps.items():
-        xs = list(range(1, len(summaries) + 1))
+        xs = [f"layer {i}" for i in range(1, len(summaries) + 1)]  # categories: whole ticks
         if summaries and summaries[0].n > 1:
             _band(fig, xs, [s.ci_low for s in summaries], [s.ci_high for s in summaries], arm)
         fig.add_scatter(x=xs, y=_r(s.mean for s in summaries), name=_label(arm), **_style(arm))
-    layers = max((len(s) for s in gaps.values()), default=1)
     fig.update_layout(title=f"Gap per layer at T = {timesteps}",
-                      xaxis={"title": "hidden layer (1 = fed by the image)",
-                             "tickvals": list(range(1, layers + 1))},
+                      xaxis={"title": "hidden layer (layer 1 is fed by the image)",
+                             "type": "category"},
                       yaxis={"title": f"gap {what} (units of θ)", "rangemode": "tozero"},
                       height=420, margin={"b": 40, "l": 50, "r": 10},
                       legend={"orientation": "h", "y": -0.25})
