@@ -129,3 +129,17 @@ def test_missing_or_partial_dvsgesture_is_one_clear_line(tmp_path, no_download):
         real.frames("dvsgesture", tmp_path / "part", 4, cache_dir=tmp_path / "cache")
     with pytest.raises(ConfigError, match="data_dir must be the folder holding DVSGesture/"):
         S.Config(dataset="dvsgesture")
+
+
+@pytest.mark.parametrize("method", ["ttl-bptt", "streaming"])
+def test_cli_says_in_one_line_what_is_missing_and_exits_2(method, tmp_path, capsys,
+                                                          no_download):
+    from lab import cli
+
+    code = cli.main(["run", method, "--dataset", "dvsgesture", "--data-dir",
+                     str(tmp_path / "nowhere"), "--results", str(tmp_path / "runs.db")])
+    stderr = capsys.readouterr().err
+    err = stderr.strip().splitlines()[-1]  # the lines above it are the run's progress bar
+    assert code == 2 and "Traceback" not in stderr
+    assert err.startswith("error: data_dir: DVS Gesture not found") and "found no folder" in err
+    assert "download ibmGestureTrain.tar.gz yourself" in err

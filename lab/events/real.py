@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from lab.core import data
+from lab.core.config import ConfigError
 from lab.events import REAL_FOLDERS, loaders
 from lab.events.datasets import cache_root, to_frames
 
@@ -75,6 +76,17 @@ def frames(name: str, data_dir: str | os.PathLike, n_time_bins: int,
     (x_train, y_train), (x_test, y_test) = parts
     split = data.Split(x_train, y_train, x_test, y_test, name)
     return data.with_validation(split, seed=seed)
+
+
+def configured(name: str, data_dir: str | os.PathLike, n_time_bins: int, seed: int = 0
+               ) -> data.Split:
+    """`frames` for a method's config: missing or partial files become a `ConfigError` on
+    `data_dir` with the same one-line message, so the CLI prints it and exits 2 instead of
+    showing a traceback."""
+    try:
+        return frames(name, data_dir, n_time_bins, seed=seed)
+    except (FileNotFoundError, ValueError) as err:
+        raise ConfigError(f"data_dir: {err}") from err
 
 
 def _prepare(events: np.ndarray, real: RealSet) -> np.ndarray:

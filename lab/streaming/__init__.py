@@ -80,7 +80,7 @@ def load_frames(dataset: str, n_time_bins: int, downsample: int = 1, data_dir: s
 
     cfg.one_of("dataset", dataset, DATASETS)
     if dataset in REAL_FOLDERS:
-        split = real.frames(dataset, data_dir, n_time_bins)
+        split = real.configured(dataset, data_dir, n_time_bins)
         x_train, y_train, x_test, y_test = split.x_train, split.y_train, split.x_test, split.y_test
         classes = tuple(str(c) for c in range(split.num_classes))
     else:

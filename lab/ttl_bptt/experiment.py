@@ -105,8 +105,8 @@ def load(config: Config) -> tuple[data.Split, tuple[int, ...]]:
     if config.dataset in REAL_SETS:  # real files, binned once and cached (`lab.events.real`)
         from ..events import real
 
-        split = real.frames(config.dataset, config.data_dir, config.timesteps,
-                            seed=config.data_seed)
+        split = real.configured(config.dataset, config.data_dir, config.timesteps,
+                                seed=config.data_seed)
         return split, tuple(split.x_train.shape[2:])
     from .. import events
 
