@@ -141,9 +141,9 @@ def main() -> None:
           f"frames shuffled in time {ci(shuffled)}, the streaming ANN {ci(ann)}")
     print("  " + controls.order_label(ann, shuffled) + " (for the streaming ANN, whose last "
           "output sees frames T−5..T−3 only)")
-    print("  " + stats.verdict(stats.paired(memoryless, ann), "the memoryless control",
-                               "the streaming ANN") + ": what the class needs beyond single "
-          "frames")
+    print("  memoryless control against the streaming ANN (does the class need more than "
+          "single frames?): " + stats.verdict(stats.paired(memoryless, ann),
+                                              "the memoryless control", "the streaming ANN"))
     first_skips = max(useful["streaming skips", "ANN"])
     first_noskips = max(useful["streaming no skips", "ANN"])
     never = -1 in useful["streaming no skips", "ANN"]
