@@ -25,9 +25,10 @@ Three parts, every number a mean over model seeds with its 95% interval (`lab.co
 4. The control for that explanation: TTL at K = 4 that *resets* (not just detaches) every
    membrane at each segment boundary, in training and in test (`ttl.Config.carry_state =
    False`). If the carried state is what lets TTL learn an order across a gap longer than K,
-   this variant falls to the memoryless control above K; below K (both cues can fall in one
-   segment) it keeps part of the order. Reported as measured, paired with the memoryless
-   control over the same seeds.
+   this variant falls to the memoryless control above K. Below K it is no test of the
+   explanation: with sweeps of 2–3 frames, two cues and a gap rarely fit in one segment of 4,
+   so the reset variant is near chance there too (measured, --quick: 52.3). Reported as
+   measured, paired with the memoryless control over the same seeds.
 
 Learning rate: TTL updates T/K times per batch where BPTT updates once, so every configuration
 (BPTT and the controls included) gets its learning rate from the same grid, chosen by validation
