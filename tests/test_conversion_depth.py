@@ -346,15 +346,3 @@ def test_cifar_with_missing_files_says_which(tmp_path, monkeypatch):
         cifar.load("cifar100", tmp_path)
     with pytest.raises(ValueError, match="cifar10, cifar100"):
         cifar.load("cifar", tmp_path)
-
-
-def test_cifar_split_from_torchvision(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "torchvision", _fake_torchvision())
-    folder = tmp_path / "cifar-10-batches-py"
-    folder.mkdir()
-    for name in cifar.FILES["cifar10"]:
-        (folder / name).write_bytes(b"")
-    split = cifar.load("cifar10", tmp_path, val_fraction=0.25)
-    assert split.image_shape == (3, 32, 32) and split.num_classes == 10
-    assert len(split.y_train) + len(split.validation()[1]) == 40 and len(split.y_test) == 10
-    assert 0 <= float(split.x_train.min()) and float(split.x_train.max()) <= 1
