@@ -3,8 +3,9 @@
 The functions compute with `lab.streaming` and only draw; `graph_figure` is the step slider's
 callback (tested). Figure data is rounded so the stored notebook stays small and identical.
 Styles come from `lab.viz.theme`: the streaming rollout in the method's colour, an ANN dashed
-and its SNN solid in the same colour; the sequential rollout (no theme key of its own) in the
-theme's ANN grey; controls in their own styles; every figure carries a one-line description.
+and its SNN solid in the same colour; the sequential rollout in its own
+colour (an ANN dashed, its SNN solid); controls in their own styles; every figure carries a
+one-line description.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def graph_figure(graph: Graph, rollout: str, step: int) -> go.Figure:
 def curve_style(name: str) -> tuple[str, dict]:
     """(theme method key, `go.Scatter` style) of a curve named as in notebook 05.
 
-    'memoryless' / 'shuffled' in the name: those controls; 'sequential': the theme's ANN grey
+    'memoryless' / 'shuffled' in the name: those controls; 'sequential': the sequential rollout
     (an ANN dashed, its SNN solid); otherwise the streaming rollout, its ANN dashed. 'no skips'
     and 'no floor' keep the colour and change the marker (and line), so no curve differs by
     colour alone.
@@ -89,10 +90,8 @@ def curve_style(name: str) -> tuple[str, dict]:
         if control in lower:
             return control, theme.trace_style(control)
     is_ann = "ann" in lower.split() or lower.startswith("ann") or "ann," in lower
-    key = "ann" if "sequential" in lower else "streaming"
-    style = theme.trace_style(key, ann=is_ann and key == "streaming")
-    if key == "ann" and not is_ann:
-        style["line"]["dash"] = "solid"
+    key = "sequential" if "sequential" in lower else "streaming"
+    style = theme.trace_style(key, ann=is_ann)
     if "no skips" in lower or "no floor" in lower:
         style["marker"]["symbol"] = "x"
         style["line"]["width"] = 1.5

@@ -3,7 +3,8 @@
 Every notebook figure and every dashboard chart draws a method in the same colour, and also
 with its own line dash and marker, so no information is carried by colour alone. An ANN and
 the SNN converted from it share the method's colour: the ANN is drawn dashed. Colours are the
-Okabe–Ito palette (distinguishable with the common colour-vision deficiencies).
+Okabe–Ito palette (distinguishable with the common colour-vision deficiencies), with two of
+Paul Tol's muted colours for the streaming and sequential rollouts.
 
     >>> from lab.viz import theme
     >>> fig = go.Figure(go.Scatter(x=[1, 2], y=[3, 4], **theme.trace_style("qcfs")))
@@ -24,6 +25,8 @@ TEMPLATE = "lab"
 # Okabe & Ito (2008), "Color universal design"; grey for references.
 OKABE_ITO = {"orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
              "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7", "black": "#000000"}
+# Two from Paul Tol's muted scheme (also safe): Okabe-Ito's yellow is too pale on white.
+TOL = {"wine": "#882255", "teal": "#44AA99"}
 GREY = "#7f7f7f"
 REFERENCE = "#999999"  # chance levels, ANN references without a method
 
@@ -37,7 +40,8 @@ METHODS: dict[str, tuple[str, str, str, str]] = {
     "residual_noise": (OKABE_ITO["vermillion"], "solid", "star", "residual noise"),
     "noise_single_step": (OKABE_ITO["orange"], "solid", "hexagon", "noise single-step"),
     "ttl_bptt": (OKABE_ITO["green"], "solid", "triangle-down", "TTL-BPTT"),
-    "streaming": (OKABE_ITO["yellow"], "solid", "pentagon", "streaming rollout"),
+    "streaming": (TOL["wine"], "solid", "pentagon", "streaming rollout"),
+    "sequential": (TOL["teal"], "solid", "triangle-right", "sequential rollout"),
     "ann": (GREY, "dash", "circle-open", "ANN"),
     "memoryless": (GREY, "dot", "x", "memoryless control"),
     "shuffled": (GREY, "dashdot", "cross", "time-shuffled control"),
@@ -120,7 +124,7 @@ def _register() -> None:
     base = pio.templates["plotly_white"]
     template = go.layout.Template(base)
     template.layout.colorway = [OKABE_ITO[k] for k in ("blue", "vermillion", "green", "orange",
-                                                       "purple", "sky", "yellow", "black")]
+                                                       "purple", "sky", "black")] + [TOL["wine"]]
     template.layout.font = {"family": "Helvetica, Arial, sans-serif", "size": 13}
     template.layout.title = {"font": {"size": 15}, "x": 0.0, "xanchor": "left"}
     template.layout.legend = {"bgcolor": "rgba(255,255,255,0.7)"}
