@@ -39,10 +39,12 @@ def method(name: str) -> ModuleType:
 def execute(name: str, config, store: ResultsStore, progress: Progress | None = None) -> int:
     """Run `config` of method `name`, recording it in `store`; returns the run id.
 
-    The row is written `running` first; it ends `finished`, `failed` (with the traceback's last
+    Files a real dataset needs are checked first (`check_data`): missing ones store nothing.
+    The row is written `running` next; it ends `finished`, `failed` (with the traceback's last
     line) or `cancelled`. Exceptions are re-raised after the row is updated. A finished run's
     `models` are saved next to the store (`lab.weights`).
     """
+    check_data(config)
     run_id = store.start(name, getattr(config, "dataset", "-"), getattr(config, "seed", 0),
                          cfg.as_dict(config), __version__)
     try:
@@ -72,6 +74,20 @@ def execute(name: str, config, store: ResultsStore, progress: Progress | None = 
             reason += " (nor could the row be marked failed)"
         raise RunFailed(f"run {run_id} failed: {reason}") from err
     return run_id
+
+
+def check_data(config) -> None:
+    """The config's real dataset files are on disk (CIFAR batches, N-MNIST or DVS Gesture
+    recordings), or a ConfigError naming `data_dir`, the missing files and the way out."""
+    name, data_dir = getattr(config, "dataset", None), getattr(config, "data_dir", "")
+    if name in ("cifar10", "cifar100") and not getattr(config, "download", False):
+        from .core import cifar
+
+        cifar.check(name, data_dir)
+    elif name in ("nmnist", "dvsgesture"):
+        from .events import real
+
+        real.check(name, data_dir)
 
 
 class RunFailed(RuntimeError):

@@ -66,6 +66,17 @@ def load(name: str, data_dir: str | Path, download: bool = False, seed: int = 0,
     root = Path(data_dir).expanduser()
     if download and missing_files(name, root):
         _download(name, root)
+    check(name, root)
+    x_train, y_train = _read(name, root, TRAIN_FILES[name])
+    x_test, y_test = _read(name, root, TEST_FILES[name])
+    split = data.Split(x_train, y_train, x_test, y_test, name)
+    return data.with_validation(split, val_fraction, seed) if val_fraction else split
+
+
+def check(name: str, data_dir: str | Path) -> None:
+    """DataUnavailable naming the folder, the missing files and the way out, unless every
+    batch file of `name` is under `data_dir` (reads nothing)."""
+    root = Path(data_dir).expanduser()
     missing = missing_files(name, root)
     if missing:
         raise DataUnavailable(
@@ -73,10 +84,6 @@ def load(name: str, data_dir: str | Path, download: bool = False, seed: int = 0,
             f"--data-dir at the folder that holds {FOLDERS[name]}/, or pass --download to fetch "
             f"them there (through torchvision; without it, unpack {ARCHIVES[name]} into that "
             "folder by hand)")
-    x_train, y_train = _read(name, root, TRAIN_FILES[name])
-    x_test, y_test = _read(name, root, TEST_FILES[name])
-    split = data.Split(x_train, y_train, x_test, y_test, name)
-    return data.with_validation(split, val_fraction, seed) if val_fraction else split
 
 
 def images(raw: np.ndarray) -> torch.Tensor:

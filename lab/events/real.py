@@ -89,6 +89,21 @@ def configured(name: str, data_dir: str | os.PathLike, n_time_bins: int, seed: i
         raise ConfigError(f"data_dir: {err}") from err
 
 
+def check(name: str, data_dir: str | os.PathLike) -> None:
+    """ConfigError on `data_dir`, with `configured`'s one-line message, unless the train and
+    test files of real set `name` are all there (every class found); reads no recording, so a
+    run can be refused before anything is stored."""
+    real = SETS[name]
+    try:
+        if not str(data_dir).strip():
+            raise ValueError(f"data_dir must name the folder holding {real.folder}/ (tonic's "
+                             "layout): pass --data-dir PATH")
+        for train in (True, False):
+            _check_complete(real.loader(data_dir, train=train), name, Path(data_dir), train)
+    except (FileNotFoundError, ValueError) as err:
+        raise ConfigError(f"data_dir: {err}") from err
+
+
 def _prepare(events: np.ndarray, real: RealSet) -> np.ndarray:
     """Events with x, y divided by `real.pool` (summing pool×pool pixel blocks into one), and
     the time axis from the first event where the set asks for it."""
