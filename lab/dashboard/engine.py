@@ -210,6 +210,13 @@ class Engine:
                 atexit.register(self.close)
             return self._client
 
+    def warm(self) -> None:
+        """Start the client in the background now (the page opened Launch or Sweeps), so a
+        first launch does not wait for the workers to start."""
+        if self._client is None:
+            threading.Thread(target=lambda: _quietly(self.client), name="lab-engine-start",
+                             daemon=True).start()
+
     def close(self) -> None:
         """Stop the local cluster this engine started (if any). At interpreter exit the
         server's event loop may already be gone: then the workers go with the process."""

@@ -76,7 +76,10 @@ def finish(figure: go.Figure, description: str) -> go.Figure:
 
 @functools.cache
 def _template() -> dict:
-    return pio.templates[theme.TEMPLATE].to_plotly_json()
+    """The "lab" template's layout and its scatter defaults: the rest (defaults of every other
+    trace type) would be sent with each figure for nothing."""
+    template = pio.templates[theme.TEMPLATE].to_plotly_json()
+    return {"layout": template["layout"], "data": {"scatter": template["data"]["scatter"]}}
 
 
 def _layout(x_title: str, y_title: str, shapes: list[dict], **x: object) -> dict:

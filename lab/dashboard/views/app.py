@@ -138,6 +138,8 @@ class SpikeLab(pn.viewable.Viewer):
     def _open(self, tab: int) -> None:
         # The browser's token is asked for with Launch, the first tab that needs it, so the
         # first visit (Compare) pays nothing for it.
+        if tab in (LAUNCH, SWEEPS):
+            self.jobs.warm()
         if tab in self._slots and not self._slots[tab].objects:
             self._slots[tab].objects = {DIFFERENCE: lambda: [self.paired],
                                         LAUNCH: lambda: [self.launch, self.browser],
