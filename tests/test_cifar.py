@@ -234,4 +234,12 @@ def test_best_validation_checkpoint_is_no_worse_on_validation_than_the_last():
         x, y = split.validation()
         out = training.predict(snn, x, lambda m, xb: m(xb.expand(4, *xb.shape)).mean(0))
         kept[checkpoint] = float((out.argmax(1) == y).float().mean())
+        assert 1 <= ann.checkpoint_epoch <= 4
+        assert checkpoint == "best-validation" or ann.checkpoint_epoch == 4
     assert kept["best-validation"] >= kept["last"]
+
+
+def test_run_stores_the_epoch_it_kept():
+    result = conversion.run(conversion.Config(arch="mlp", width=16, epochs=2, timesteps=2,
+                                              checkpoint="best-validation"))
+    assert result["metrics"]["checkpoint_epoch"] in (1, 2)

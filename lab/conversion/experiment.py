@@ -183,7 +183,8 @@ def train_ann(config: Config, split: data.Split, device: torch.device | None = N
     before each later epoch σ per layer is refitted on the current network's SNN at
     `config.fit_timesteps`, on the validation images (held out: METHODS.md §1, §6). With
     `checkpoint='best-validation'` the returned ANN is that of the epoch whose SNN at
-    `fit_timesteps` was most accurate on the validation images (the first such epoch).
+    `fit_timesteps` was most accurate on the validation images (the first such epoch). The
+    returned network's `checkpoint_epoch` says which epoch it is (1-based).
     """
     training.seed_everything(config.seed)
     ann = build_ann(config, split.image_shape, split.num_classes)
@@ -199,7 +200,9 @@ def train_ann(config: Config, split: data.Split, device: torch.device | None = N
                              step=step, progress=progress, recipe=training.RECIPES[config.recipe],
                              augment=augment.crop_flip_cutout if config.recipe == "authors"
                              and images else None, epoch_end=best)
-    return (best.model if best else ann), history
+    kept = best.model if best else ann
+    kept.checkpoint_epoch = best.epoch + 1 if best else config.epochs  # 1-based, stored by run
+    return kept, history
 
 
 class _BestOnValidation:
@@ -324,6 +327,8 @@ def run(config: Config, progress: training.Progress | None = None) -> dict:
               **cost.metrics(),
               **costs.inference_metrics(out.snn, encoding.direct(sample, config.timesteps)),
               "final_loss": out.loss_per_epoch[-1]}
+    if hasattr(out.ann, "checkpoint_epoch"):
+        values["checkpoint_epoch"] = out.ann.checkpoint_epoch
     curves = {"accuracy_per_timestep": sim.accuracy.tolist(), "timesteps_grid": grid,
               "sops_per_sample": sops,
               "loss_per_epoch": out.loss_per_epoch, "threshold_per_layer": out.thresholds,

@@ -63,6 +63,8 @@ METRICS: dict[str, Metric] = {
     "accuracy_t1": Metric("test accuracy of the T = 1 network", _PCT),
     "best_accuracy": Metric("best test accuracy over T", _PCT),
     "timesteps": Metric("timesteps T (the config's)", "steps"),
+    "checkpoint_epoch": Metric("epoch of the network kept (last, or best SNN on validation)",
+                               "epochs"),
     "timesteps_within_1pt_of_ann": Metric("first T from which validation accuracy stays "
                                           "within 1 point of the ANN's", "steps"),
     "timesteps_within_1pt_of_best": Metric("first T from which validation accuracy stays "
