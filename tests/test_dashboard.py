@@ -40,6 +40,7 @@ from lab.dashboard import (
     cost_figure,
     default_selection,
     field_specs,
+    figures,
     group_runs,
     runs_frame,
     sample,
@@ -908,6 +909,10 @@ def test_every_figure_has_the_lab_look_and_a_one_line_description(store):
     qcfs, bptt3, bptt2 = traces["conversion"], traces["bptt · timesteps=3"], \
         traces["bptt · timesteps=2"]
     assert qcfs.line.color == theme.color("qcfs") and qcfs.marker.symbol == "diamond"
+    for variant, key in (("residual-noise", "residual_noise"),
+                         ("threshold-balancing", "threshold_balancing")):
+        assert figures.method_style("conversion", {"variant": variant})[0] == theme.color(key)
+    assert figures.method_style("noise-single-step")[0] == theme.color("noise_single_step")
     assert bptt2.line.color == bptt3.line.color == theme.color("bptt")
     assert bptt2.marker.symbol == bptt3.marker.symbol  # one method, one marker
     assert bptt2.line.dash != bptt3.line.dash  # two configurations told apart without colour

@@ -49,7 +49,7 @@ def method_style(method: str, config: dict | None = None) -> tuple[str, str, str
     if method == "conversion" and config and config.get("levels_equal_timesteps"):
         name = "qcfs_lt"
     try:
-        return theme.METHODS[theme.method_key(name)][:3]
+        return theme.METHODS[theme.method_key(name.replace("-", "_"))][:3]
     except KeyError:
         colours = pio.templates[theme.TEMPLATE].layout.colorway
         return colours[sum(map(ord, method)) % len(colours)], "solid", "circle"
