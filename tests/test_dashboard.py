@@ -38,6 +38,7 @@ from lab.dashboard import (
     SpikeLab,
     accuracy_figure,
     cost_figure,
+    cost_table,
     default_selection,
     field_specs,
     figures,
@@ -243,7 +244,7 @@ def test_seeds_of_one_config_are_one_group_with_mean_and_95_interval(store):
     for j in range(3):  # the band is `lab.core.stats.summary`'s interval, step by step
         s = stats.summary(values[:, j])
         assert (mean[j] - spread[j], mean[j] + spread[j]) == pytest.approx((s.ci_low, s.ci_high))
-    row = summary.cost_row(groups[1])
+    row = cost_table.cost_row(groups[1])
     assert row.seeds == 3 and row.best_step == 3
     assert row.steps_within_ann == 3  # mean 90.33 ≥ 90 − 1, and 82 is not
     half = t / np.sqrt(3)  # train seconds 1, 2, 3 (and 0.5, 1.5, 2.5): standard deviation 1
@@ -251,9 +252,9 @@ def test_seeds_of_one_config_are_one_group_with_mean_and_95_interval(store):
     assert row.train_cpu_s == pytest.approx((1.5, half))
     assert row.energy_nj == pytest.approx((1.5, 0.0))
     assert row.saved_mib == pytest.approx((1, 0)) and row.step_peak_mib == pytest.approx((3, 0))
-    assert summary.cost_row(groups[0]).steps_within_ann is None  # 80 never reaches 89
-    assert summary.cost_row(groups[0]).best_accuracy == (80.0, 0.0)  # one seed: no interval
-    frame = summary.cost_frame([row])
+    assert cost_table.cost_row(groups[0]).steps_within_ann is None  # 80 never reaches 89
+    assert cost_table.cost_row(groups[0]).best_accuracy == (80.0, 0.0)  # one seed: no interval
+    frame = cost_table.cost_frame([row])
     assert frame["train wall (s)"][0] == "2.0 ± 2.5" and frame["train CPU (s)"][0] == "1.5 ± 2.5"
     threads = store.runs()[-1].machine["torch_threads"]  # stored by `start` for each run
     assert frame["wall at threads · load"][0].startswith(f"{threads} · ")
@@ -264,11 +265,11 @@ def test_seeds_of_one_config_are_one_group_with_mean_and_95_interval(store):
 
 def test_t_within_1pt_of_ann_is_where_the_accuracy_stays_and_needs_an_ann(store):
     finished(store, "m", 0, [89.5, 85.0, 89.2, 89.8])  # within at T=1, dips, back from T=3
-    [row] = summary.cost_rows(group_runs(store.runs()))
+    [row] = cost_table.cost_rows(group_runs(store.runs()))
     assert row.steps_within_ann == 3
-    assert summary.cost_frame([row])["within 1 pt of ANN from"][0] == "T=3"
+    assert cost_table.cost_frame([row])["within 1 pt of ANN from"][0] == "T=3"
     row = dataclasses.replace(row, ann_accuracy=None)
-    assert summary.cost_frame([row])["within 1 pt of ANN from"][0] == "— (no ANN)"
+    assert cost_table.cost_frame([row])["within 1 pt of ANN from"][0] == "— (no ANN)"
 
 
 def test_default_selection_is_the_newest_experiment_of_each_method(store):
@@ -324,7 +325,7 @@ def test_a_curve_is_drawn_against_the_stored_curve_its_x_names(tmp_path):
 def test_every_method_shows_its_memory_and_cpu_time_in_the_cost_table(tmp_path):
     store = ResultsStore(tmp_path / "many.sqlite")
     sample.fill(store, 80)
-    frame = summary.cost_frame(CompareView(store).cost_rows())
+    frame = cost_table.cost_frame(CompareView(store).cost_rows())
     assert len(frame) == len(sample.METHODS)
     for column in ("saved for backward (MiB)", "step peak (MiB)", "train wall (s)",
                    "train CPU (s)"):
@@ -498,10 +499,10 @@ def test_a_run_that_ends_before_its_card_is_drawn_is_still_reported(fake, store,
 
 
 def test_costs_print_the_spread_to_the_decimal_of_the_mean():
-    assert summary.si(33_000, 648) == "33.0 ± 0.6 k"
-    assert summary.si(331, 0.583) == "331 ± 1"
-    assert summary.si(65_536) == "65.5 k"
-    assert summary.si(0) == "0"
+    assert cost_table.si(33_000, 648) == "33.0 ± 0.6 k"
+    assert cost_table.si(331, 0.583) == "331 ± 1"
+    assert cost_table.si(65_536) == "65.5 k"
+    assert cost_table.si(0) == "0"
 
 
 def test_a_card_shows_the_loss_and_its_change_since_the_first_report(fake, store, engine):
@@ -554,7 +555,7 @@ def test_streaming_runs_show_their_own_curve_their_ann_and_their_operations(stor
     [row] = compare.cost_rows()
     assert (row.step, row.best_step, row.steps_within_ann) == ("t", 4, 3)
     assert row.operations == pytest.approx((1.05e5, summary.half_width([1e5, 1.1e5])))
-    frame = summary.cost_frame([row])
+    frame = cost_table.cost_frame([row])
     assert frame["within 1 pt of ANN from"][0] == "t=3"
     assert frame["best SNN acc. (%)"][0] == "89.8 @ t=4"
     assert frame["SNN ops / sample"][0] == "105 ± 64 k"
@@ -569,7 +570,7 @@ def test_the_headline_curve_is_each_methods_own_side_by_side(store):
     figure = compare.figure()
     assert len(figure.data) == 2
     assert set(figure.layout.xaxis.title.text.split(" · ")) == {"timesteps T", "frame step t"}
-    assert "SOPs" not in summary.cost_frame(compare.cost_rows())["SNN ops / sample"][0]
+    assert "SOPs" not in cost_table.cost_frame(compare.cost_rows())["SNN ops / sample"][0]
 
 
 def test_an_unusable_results_file_gives_a_page_that_says_so(tmp_path):

@@ -6,17 +6,16 @@ or a page saying why the results file cannot be used. The Viewer classes here ar
 objects, so tests set their parameters and assert on what they compute.
 """
 
+from .cost_table import CostRow, cost_rows
 from .engine import Engine, Job, default_engine
 from .figures import accuracy_figure, cost_figure
 from .forms import ConfigForm, command_line, field_specs, validate
 from .hidden import HiddenRuns
+from .run_table import runs_frame
 from .summary import (
-    CostRow,
     Group,
-    cost_rows,
     default_selection,
     group_runs,
-    runs_frame,
 )
 from .views import EXTENSIONS, CompareView, LaunchView, PairedView, RunsView, SpikeLab, SweepsView
 

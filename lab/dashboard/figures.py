@@ -20,6 +20,7 @@ import plotly.io as pio
 
 from ..core import metrics, stats
 from ..viz import theme
+from .cost_table import si
 from .paired import Difference
 from .summary import (
     ANN_ACCURACY,
@@ -29,7 +30,6 @@ from .summary import (
     axes,
     energy_nj,
     operations,
-    si,
 )
 
 # A method's second, third... configuration: its colour and marker, another dash ("dash" is

@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 
 from ... import registry
 from ...core.results import ResultsStore, Run
-from .. import figures, summary
+from .. import cost_table, figures, summary
 from ..hidden import HiddenRuns
 from .style import COST_CSS, PLOTLY_CONFIG, summary_line
 
@@ -79,8 +79,8 @@ class CompareView(pn.viewable.Viewer):
         """The picked runs, grouped by experiment (seeds together)."""
         return summary.restrict(self.groups, self.selected)
 
-    def cost_rows(self) -> list[summary.CostRow]:
-        return summary.cost_rows(self.shown_groups())
+    def cost_rows(self) -> list[cost_table.CostRow]:
+        return cost_table.cost_rows(self.shown_groups())
 
     def figure(self) -> go.Figure:
         if self.plot == "curve":
@@ -88,8 +88,8 @@ class CompareView(pn.viewable.Viewer):
         return figures.cost_figure(self.shown_groups(), self.plot, self.log_x)
 
     def cost_csv(self) -> io.StringIO:
-        """The cost table of the picked runs as numbers (`summary.cost_csv`)."""
-        return io.StringIO(summary.cost_csv(self.shown_groups()).to_csv(index=False))
+        """The cost table of the picked runs as numbers (`cost_table.cost_csv`)."""
+        return io.StringIO(cost_table.cost_csv(self.shown_groups()).to_csv(index=False))
 
     def include(self, run_id: int) -> None:
         """Show run `run_id` (switching to its dataset if needed), e.g. one just launched."""
@@ -143,7 +143,7 @@ class CompareView(pn.viewable.Viewer):
         groups = self.shown_groups()
         self._curves.disabled = self.plot != "curve"
         self._figure.object = self.figure()
-        table = summary.cost_frame(summary.cost_rows(groups)).to_html(
+        table = cost_table.cost_frame(cost_table.cost_rows(groups)).to_html(
             index=False, border=0, classes="cost-table", na_rep="—")
         seeds = any(len(g.runs) > 1 for g in groups)
         notes = (
@@ -160,7 +160,7 @@ class CompareView(pn.viewable.Viewer):
             "of <i>wall at threads · load</i>. <i>Saved for backward</i>: what autograd holds "
             "for backward in one training step; <i>step peak</i>: that plus parameters, "
             "gradients and optimizer state. <i>SNN ops</i>: MACs of the layers fed analog input "
-            "plus synaptic operations (SOPs). " + summary.energy_note())
+            "plus synaptic operations (SOPs). " + cost_table.energy_note())
         self._cost.object = (f'<div class="title">Cost of each experiment</div>'
                              f'<div style="overflow-x: auto">{table}</div>'
                              f'<p class="notes">{notes}</p>')

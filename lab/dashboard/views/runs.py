@@ -14,7 +14,7 @@ import param
 
 from ... import export, registry, weights
 from ...core.results import ResultsStore, Run
-from .. import summary
+from .. import run_table
 from ..forms import command_line
 from ..hidden import HiddenRuns
 from .style import STATUS_COLORS, TABLE_CSS, badge
@@ -50,7 +50,7 @@ class RunsView(pn.viewable.Viewer):
         self.selected: Run | None = None
         self._hidden_ids: set[int] = set()
         self._table = pn.widgets.Tabulator(
-            summary.runs_frame([]), show_index=False, disabled=True, selectable=1,
+            run_table.runs_frame([]), show_index=False, disabled=True, selectable=1,
             pagination="remote", page_size=20, sizing_mode="stretch_width",
             layout="fit_data_table", widths={"error": 320}, stylesheets=TABLE_CSS)
         self._table.style.map(lambda s: f"color: {STATUS_COLORS.get(s.split()[0], '#333')}; "
@@ -96,7 +96,7 @@ class RunsView(pn.viewable.Viewer):
     def shown(self) -> list[Run]:
         """The runs the filters let through, newest first (an invalid config filter: none)."""
         try:
-            conditions = summary.parse_filter(self.where)
+            conditions = run_table.parse_filter(self.where)
         except ValueError:
             return []
         return [r for r in self.runs if self.status in ("all", r.status)
@@ -105,8 +105,8 @@ class RunsView(pn.viewable.Viewer):
                 and all(c(r) for c in conditions)]
 
     def csv(self) -> io.StringIO:
-        """The shown runs with everything they store (`summary.runs_csv`)."""
-        return io.StringIO(summary.runs_csv(self.shown()).to_csv(index=False))
+        """The shown runs with everything they store (`run_table.runs_csv`)."""
+        return io.StringIO(run_table.runs_csv(self.shown()).to_csv(index=False))
 
     def toggle_hidden(self) -> None:
         """Hide the selected run from Compare and this list, or restore it if hidden."""
@@ -123,13 +123,13 @@ class RunsView(pn.viewable.Viewer):
     @param.depends("status", "method", "where", "show_hidden", watch=True)
     def _fill(self) -> None:
         try:
-            summary.parse_filter(self.where)
+            run_table.parse_filter(self.where)
             self._filter_error.visible = False
         except ValueError as err:
             self._filter_error.object, self._filter_error.visible = str(err), True
         shown = self.shown()
-        self._table.value = summary.runs_frame(shown, self._hidden_ids,
-                                               summary.config_columns(shown))
+        self._table.value = run_table.runs_frame(shown, self._hidden_ids,
+                                               run_table.config_columns(shown))
         ids = [r.id for r in shown]
         if self.selected is None or self.selected.id not in ids:
             self._table.selection = []
