@@ -20,6 +20,8 @@ def test_aliases_and_registry_names_resolve():
     for name in registry.METHODS:
         theme.color(name)
     assert theme.color("TTL-BPTT") == theme.color("ttl_bptt")
+    assert theme.method_key("residual-noise") == "residual_noise"
+    assert theme.method_key("threshold-balancing") == "threshold_balancing"
     with pytest.raises(KeyError, match="known are"):
         theme.color("magic")
 

@@ -150,3 +150,30 @@ def test_plotly_colours_become_matplotlib_colours(value, expected):
 
 def test_plotly_labels_become_plain_text():
     assert static._text("a<br>b <b>c</b> $x$") == "a\nb c \\$x\\$"
+
+
+def test_interval_bands_are_drawn_in_the_png():
+    """A 95% band as plotly draws it (toself polygon, or a lower line then 'tonexty') reaches
+    the PNG: the band's pixels differ from a figure with the line alone."""
+    import io
+
+    import numpy as np
+    import plotly.graph_objects as go
+    from PIL import Image
+
+    xs = [1, 2, 3, 4]
+
+    def pixels(fig):
+        return np.asarray(Image.open(io.BytesIO(static.to_png(fig))).convert("RGB"), float)
+
+    line = go.Scatter(x=xs, y=[50, 60, 70, 80], line={"color": "#0072B2"})
+    polygon = go.Scatter(x=xs + xs[::-1], y=[60, 70, 80, 90, 70, 60, 50, 40], fill="toself",
+                         fillcolor="rgba(0,114,178,0.3)", line={"width": 0}, showlegend=False)
+    lower = go.Scatter(x=xs, y=[40, 50, 60, 70], line={"width": 0}, showlegend=False)
+    upper = go.Scatter(x=xs, y=[60, 70, 80, 90], fill="tonexty", line={"width": 0},
+                       fillcolor="rgba(0,114,178,0.3)", showlegend=False)
+    plain = pixels(go.Figure([line], layout={"yaxis": {"range": [0, 100]}}))
+    for band in ([polygon, line], [lower, upper, line]):
+        drawn = pixels(go.Figure(band, layout={"yaxis": {"range": [0, 100]}}))
+        assert drawn.shape == plain.shape
+        assert (np.abs(drawn - plain).sum(-1) > 30).mean() > 0.01, "the band is missing"

@@ -167,13 +167,13 @@ def _draw(fig: Any, traces: list[dict], layout: dict) -> set[str]:
     axes = {pair: _add_axes(fig, pair, layout, (0.09, bottom, right, top)) for pair in pairs}
     categories: dict[str, list] = {}
     bars: dict[tuple[str, str], list[dict]] = {}
-    skipped = set()
+    skipped, previous = set(), {}
     for i, trace in enumerate(traces):
         kind = trace.get("type", "scatter")
         pair = (trace.get("xaxis", "x"), trace.get("yaxis", "y"))
         ax, color = axes[pair], colorway[i % len(colorway)]
         if kind in ("scatter", "scattergl"):
-            _scatter(ax, trace, color, categories, pair)
+            previous[pair] = _scatter(ax, trace, color, categories, pair, previous.get(pair))
         elif kind == "bar":
             bars.setdefault(pair, []).append({**trace, "_color": color})
         elif kind == "heatmap":
@@ -222,7 +222,10 @@ def _add_axes(fig: Any, pair: tuple[str, str], layout: dict,
     return ax
 
 
-def _scatter(ax: Any, trace: dict, color: str, categories: dict, pair: tuple[str, str]) -> None:
+def _scatter(ax: Any, trace: dict, color: str, categories: dict, pair: tuple[str, str],
+             previous: tuple[np.ndarray, np.ndarray] | None = None
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Draw one scatter trace; returns its (x, y), which a next trace's 'tonexty' fills to."""
     y = _values(trace.get("y"))
     x = _values(trace.get("x")) if trace.get("x") is not None else np.arange(len(y))
     x, y = _positions(x, categories, pair[0]), _positions(y, categories, pair[1])
@@ -245,8 +248,16 @@ def _scatter(ax: Any, trace: dict, color: str, categories: dict, pair: tuple[str
                     "markerfacecolor": "none" if "-open" in symbol else _color(colors),
                     "markeredgecolor": _color(colors)} if inline else {}))
         label = None
-    if trace.get("fill") in ("tozeroy", "tonexty"):
-        ax.fill_between(x, y, color=_color(trace.get("fillcolor") or color), alpha=0.2)
+    fill, fill_color = trace.get("fill"), trace.get("fillcolor")
+    # an rgba fillcolor carries its own opacity; a plain colour is drawn at plotly's 0.5·alpha
+    fill_kw = ({"color": _color(fill_color)} if isinstance(fill_color, str) and "rgba" in
+               fill_color else {"color": _color(fill_color or color), "alpha": 0.2})
+    if fill == "toself":
+        ax.fill(x, y, linewidth=0, **fill_kw)
+    elif fill == "tonexty" and previous is not None and len(previous[0]) == len(x):
+        ax.fill_between(x, previous[1].astype(float), y.astype(float), linewidth=0, **fill_kw)
+    elif fill in ("tozeroy", "tonexty"):
+        ax.fill_between(x, y, linewidth=0, **fill_kw)
     if "markers" in mode and not ("lines" in mode and inline):
         ax.scatter(x, y, c=[_color(c) for c in colors] if isinstance(colors, list)
                    else _color(colors), s=(0.75 * np.asarray(_values(size), float)) ** 2,
@@ -256,6 +267,7 @@ def _scatter(ax: Any, trace: dict, color: str, categories: dict, pair: tuple[str
         for xi, yi, t in zip(x, y, texts, strict=False):
             ax.annotate(_text(str(t)), (xi, yi), fontsize=7, ha="center", va="bottom",
                         xytext=(0, 3), textcoords="offset points")
+    return x, y
 
 
 def _bars(ax: Any, group: list[dict], layout: dict, categories: dict,

@@ -62,7 +62,7 @@ def method_key(name: str) -> str:
     Raises KeyError naming the known keys for a name the theme does not know.
     """
     key = str(name).strip().lower().replace(" ", "_")
-    key = ALIASES.get(key, ALIASES.get(key.replace("_", "-"), key))
+    key = ALIASES.get(key, ALIASES.get(key.replace("_", "-"), key.replace("-", "_")))
     if key not in METHODS:
         raise KeyError(f"no colour for method {name!r}: known are {', '.join(METHODS)}")
     return key
