@@ -12,6 +12,7 @@ import torch
 
 from lab import exercises as ex
 from lab.core.neurons import NeuronParams
+from lab.exercises import code as ex_code
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 WITH_EXERCISES = [p for p in sorted(NOTEBOOKS.glob("*.ipynb")) if ex.has_exercises(p)]
@@ -60,10 +61,10 @@ def test_a_classic_mistake_gets_its_own_hint(mistake, kwargs, says):
     assert says in result.message and "Hint:" in result.message
 
 
-@pytest.mark.parametrize("mistake", list(ex.IF_MISTAKES))
+@pytest.mark.parametrize("mistake", list(ex_code.IF_MISTAKES))
 def test_every_listed_mistake_is_recognised(mistake):
-    result = ex.check_if_loop(lambda c, p: ex._if_variant(c, p, mistake))
-    assert result.status == "wrong" and ex.IF_MISTAKES[mistake] in result.message
+    result = ex.check_if_loop(lambda c, p: ex_code._if_variant(c, p, mistake))
+    assert result.status == "wrong" and ex_code.IF_MISTAKES[mistake] in result.message
 
 
 def test_an_unknown_bug_names_the_case_and_the_step():
@@ -289,7 +290,7 @@ def test_main_writes_only_notebooks_with_exercises(tmp_path, capsys):
 
 
 def test_if_cases_cover_both_resets_a_leak_and_v_init():
-    params = [case.params for case in ex._if_cases()]
+    params = [case.params for case in ex_code._if_cases()]
     assert {p.reset for p in params} == {"subtract", "zero"}
     assert any(p.beta < 1 for p in params) and any(p.v_init > 0 for p in params)
     assert NeuronParams(1.0) in params
