@@ -28,3 +28,14 @@ def test_the_cli_exits_2_with_one_line_and_no_row(tmp_path, monkeypatch, capsys)
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and err[-1].startswith("error: data_dir: N-MNIST not found")
     assert ResultsStore(tmp_path / "runs.db").runs() == []
+
+
+def test_a_sweep_over_missing_files_is_refused_before_it_starts(tmp_path, monkeypatch, capsys):
+    from lab import cli
+
+    monkeypatch.setenv("LAB_RESULTS", str(tmp_path / "runs.db"))
+    code = cli.main(["sweep", "ttl-bptt", "--grid", "dataset=nmnist", "--grid",
+                     f"data_dir={tmp_path / 'none'}", "--seeds", "2"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and "N-MNIST not found" in err[-1]
+    assert ResultsStore(tmp_path / "runs.db").runs() == []

@@ -84,7 +84,7 @@ def make(method: str, grid: Mapping[str, Any], seeds: int, first_seed: int = 0) 
     if isinstance(first_seed, bool) or not isinstance(first_seed, int) or first_seed < 0:
         raise ConfigError(f"first_seed must be an integer ≥ 0, got {first_seed!r}")
     spec = Spec(method, parsed, seeds, first_seed)
-    spec.configs()  # every Config validates itself: the first bad value raises here
+    _check_data(spec.configs())  # every Config validates itself: the first bad value raises here
     return spec
 
 
@@ -94,8 +94,19 @@ def of_config(method: str, config: Any, seeds: int = 1) -> Spec:
     _check_seeds(seeds)
     fields = {k: (v,) for k, v in cfg.as_dict(config).items() if k != "seed"}
     spec = Spec(method, fields, seeds, config.seed)
-    spec.configs()  # a seed past the field's range raises here
+    _check_data(spec.configs())  # a seed past the field's range raises here
     return spec
+
+
+def _check_data(configs: Sequence[Any]) -> None:
+    """Real dataset files present for every config (`registry.check_data`), each folder once:
+    a sweep over missing files is refused before any run starts."""
+    seen = set()
+    for config in configs:
+        where = tuple(getattr(config, k, None) for k in ("dataset", "data_dir", "download"))
+        if where not in seen:
+            seen.add(where)
+            registry.check_data(config)
 
 
 def _check_seeds(seeds: Any) -> None:
