@@ -13,6 +13,7 @@ import torch
 from lab import exercises as ex
 from lab.core.neurons import NeuronParams
 from lab.exercises import code as ex_code
+from lab.exercises import methods as ex_methods
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 WITH_EXERCISES = [p for p in sorted(NOTEBOOKS.glob("*.ipynb")) if ex.has_exercises(p)]
@@ -166,6 +167,150 @@ def test_surrogate_mistakes_are_explained(student, says):
     assert result.status == "wrong" and says in result.message
 
 
+# --- QCFS (notebook 02) ----------------------------------------------------------------------
+
+def qcfs(z, threshold, levels):
+    return threshold / levels * torch.clamp(torch.floor(z * levels / threshold + 0.5), 0, levels)
+
+
+def test_qcfs_passes():
+    result = ex.check_qcfs(qcfs)
+    assert result.status == "solved" and "lab.conversion" in result.message
+
+
+@pytest.mark.parametrize("mistake", list(ex_methods.QCFS_MISTAKES))
+def test_every_qcfs_mistake_gets_its_hint(mistake):
+    result = ex.check_qcfs(lambda z, th, L: ex_methods._qcfs_variant(z, th, L, mistake))
+    assert result.status == "wrong" and ex_methods.QCFS_MISTAKES[mistake] in result.message
+
+
+@pytest.mark.parametrize("student, says", [
+    (lambda z, th, L: qcfs(z, th, L) + 0.01, "at z ="),
+    (lambda z, th, L: qcfs(z, th, L).tolist(), "torch tensor"),
+    (lambda z, th, L: qcfs(z, th, L)[1:], "shape"),
+    (lambda z, th, L: z + "x", "raised"),
+])
+def test_other_qcfs_answers_are_explained(student, says):
+    result = ex.check_qcfs(student)
+    assert result.status == "wrong" and says in result.message and "Hint:" in result.message
+
+
+# --- the single-step noise identity (notebook 03) --------------------------------------------
+
+def expected_spike(current, threshold, v_init, noise_std):
+    return torch.special.ndtr((current + v_init * threshold - threshold) / (noise_std * threshold))
+
+
+def test_expected_spike_passes_and_reports_the_monte_carlo_agreement():
+    result = ex.check_expected_spike(expected_spike)
+    assert result.status == "solved" and "20 000 noisy steps" in result.message
+
+
+@pytest.mark.parametrize("mistake", [*ex_methods.NOISE_MISTAKES, *ex_methods.V0_MISTAKES])
+def test_every_noise_mistake_gets_its_hint(mistake):
+    hints = {**{k: h for k, (h, _) in ex_methods.NOISE_MISTAKES.items()},
+             **ex_methods.V0_MISTAKES}
+    result = ex.check_expected_spike(
+        lambda i, th, v, s: ex_methods._noise_variant(i, th, v, s, mistake))
+    assert result.status == "wrong" and hints[mistake] in result.message
+
+
+def test_an_unknown_expected_spike_is_compared_with_monte_carlo():
+    result = ex.check_expected_spike(lambda i, th, v, s: expected_spike(i, th, v, s) ** 2)
+    assert result.status == "wrong" and "20 000 noisy steps that fire" in result.message
+
+
+# --- the truncated segment (notebook 04) -----------------------------------------------------
+
+def truncated(current, params, truncation_length, cut="segment", restart=False):
+    """A student's TTL loop; `cut` and `restart` put in one mistake each."""
+    from lab.core.neurons import NeuronState, initial_state, step
+
+    state, spikes = initial_state(current[0], params), []
+    for t in range(current.shape[0]):
+        if {"segment": t % truncation_length == 0, "every": True, "never": False,
+                "late": t % truncation_length == 1 % truncation_length}[cut]:
+            state = initial_state(current[0], params) if restart else NeuronState(
+                state.v.detach())
+        s, state = step(current[t], state, params)
+        spikes.append(s)
+    return torch.stack(spikes)
+
+
+def test_the_truncated_loop_passes():
+    result = ex.check_truncated_rollout(truncated)
+    assert result.status == "solved" and "lab.ttl_bptt" in result.message
+
+
+@pytest.mark.parametrize("student, says", [
+    (lambda c, p, k: truncated(c, p, k, cut="never"), "across the cut"),
+    (lambda c, p, k: truncated(c, p, k, cut="late"), "across the cut"),
+    (lambda c, p, k: truncated(c, p, k, cut="every"), "not at every step"),
+    (lambda c, p, k: truncated(c, p, k, restart=True), "keeps v's value"),
+    (lambda c, p, k: truncated(c.detach(), p, k), "carry no gradient"),
+    (lambda c, p, k: truncated(c, p, k).roll(1, 0), "not change the forward pass"),
+])
+def test_truncation_mistakes_are_explained(student, says):
+    result = ex.check_truncated_rollout(student)
+    assert result.status == "wrong" and says in result.message and "Hint:" in result.message
+
+
+def test_a_gradient_of_the_wrong_size_is_named():
+    from snntorch import surrogate
+
+    from lab.core.neurons import NeuronState, initial_state, step
+
+    def other_surrogate(current, params, k):
+        state, spikes = initial_state(current[0], params), []
+        for t in range(current.shape[0]):
+            if t % k == 0:
+                state = NeuronState(state.v.detach())
+            s, state = step(current[t], state, params, spike_fn=surrogate.fast_sigmoid())
+            spikes.append(s)
+        return torch.stack(spikes)
+    result = ex.check_truncated_rollout(other_surrogate)
+    assert result.status == "wrong" and "surrogate" in result.message
+
+
+# --- the first step in a graph with delays (notebook 05) -------------------------------------
+
+def first_steps(graph, rollout, delay=None, pick=min):
+    delays = {e.name: (1 if rollout == "streaming" else e.delay) for e in graph.edges}
+    first = {graph.input: 0}
+    for _ in graph.edges:
+        for e in graph.edges:
+            if e.src in first and (pick is min or e.src != e.dst):
+                d = delays[e.name] if delay is None else delay(e)
+                first[e.dst] = pick(first.get(e.dst, first[e.src] + d), first[e.src] + d)
+    return first
+
+
+def test_first_steps_pass():
+    result = ex.check_first_steps(first_steps)
+    assert result.status == "solved" and "6 graphs and rollouts" in result.message
+
+
+@pytest.mark.parametrize("student, says", [
+    (lambda g, r: first_steps(g, r, delay=lambda e: e.delay), "every edge delays by one step"),
+    (lambda g, r: first_steps(g, r, delay=lambda e: 1), "keeps its own delay"),
+    (lambda g, r: first_steps(g, r, pick=max), "not the maximum"),
+    (lambda g, r: {**first_steps(g, r), g.input: 1}, "step 0"),
+    (lambda g, r: {"conv1": 0}, "no step for"),
+    (lambda g, r: [0, 1], "dict"),
+    (lambda g, r: {n: s + (n == "fc") for n, s in first_steps(g, r).items()}, "fc first sees"),
+])
+def test_first_step_mistakes_are_explained(student, says):
+    result = ex.check_first_steps(student)
+    assert result.status == "wrong" and says in result.message and "Hint:" in result.message
+
+
+@pytest.mark.parametrize("check", [ex.check_qcfs, ex.check_expected_spike,
+                                   ex.check_truncated_rollout, ex.check_first_steps])
+def test_method_stubs_are_not_solved_yet(check):
+    result = check(todo)
+    assert result.status == "unsolved" and repr(result).startswith("not solved yet: ")
+
+
 # --- predictions -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", list(ex.PREDICTIONS))
@@ -201,6 +346,19 @@ def test_a_prediction_must_be_one_number():
 def test_the_course_has_notebooks_with_exercises():
     names = {p.name for p in WITH_EXERCISES}
     assert {"01_spiking_neurons.ipynb", "02b_encodings_surrogate_gradients.ipynb"} <= names
+
+
+CODE_CHECKS = {"02_conversion_residual_error": "check_qcfs(",
+               "03_noise_single_step": "check_expected_spike(",
+               "04_truncated_local_bptt": "check_truncated_rollout(",
+               "05_streaming_rollouts": "check_first_steps("}
+
+
+@pytest.mark.parametrize("stem, call", CODE_CHECKS.items())
+def test_notebooks_02_to_05_have_a_code_exercise_with_its_check(stem, call):
+    nb = cells(NOTEBOOKS / f"{stem}.ipynb")
+    checks = [c for c in nb if is_check(c) and c.source.startswith(call)]
+    assert len(checks) == 1 and output_text(checks[0]).startswith("✓")
 
 
 def cells(path: Path):

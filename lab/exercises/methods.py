@@ -1,0 +1,334 @@
+"""Checks of code a student writes for the methods: QCFS (notebook 02), the single-step noise
+identity (03), the truncated segment of TTL-BPTT (04), the first step in a graph with delays (05).
+
+Each runs the student's function against the lab's own implementation of the method."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from .feedback import Feedback, _call, _check, _wrong
+
+
+def _values(value: Any, what: str, shape: tuple[int, ...]) -> Tensor:
+    """`value` as a float64 tensor of `shape`, or a 'wrong' feedback that says why not."""
+    if not isinstance(value, Tensor):
+        raise _wrong(f"{what} should be a torch tensor, got {type(value).__name__}.",
+                     "use torch operations on the input tensor (torch.floor, torch.clamp, …).")
+    if tuple(value.shape) != shape:
+        raise _wrong(f"{what} should have the input's shape {list(shape)}, got "
+                     f"{list(value.shape)}.", "work element by element: no sum, mean or stack.")
+    return value.detach().double()
+
+
+# --- notebook 02: QCFS ------------------------------------------------------------------------
+
+QCFS_MISTAKES = {
+    "no_shift": "add the shift φ = 1/2 inside the floor: floor(z·L/θ + 1/2). Without it QCFS "
+                "rounds down and is θ/(2L) low on average (the converted neuron's v[0] = θ/2 is "
+                "that shift).",
+    "round": "torch.round rounds a half to the even number (round(0.5) = 0, round(1.5) = 2); "
+             "QCFS takes floor(x + 1/2), which rounds every half up.",
+    "round_shift": "round(x) already adds the half: use floor(x + 1/2), not round(x + 1/2).",
+    "no_clip": "clip the level to 0…L: a neuron cannot fire a negative number of spikes, and "
+               "fires at most once per step (at most θ).",
+    "no_upper": "clip from above too: an IF neuron fires at most once per step, so the output "
+                "is at most θ (level L).",
+    "no_lower": "clip from below too: a neuron cannot fire a negative number of spikes.",
+    "levels": "scale the level by θ/L: the output is in the units of z, not a count of levels.",
+    "no_theta": "the step is θ/L, not 1/L (the case θ = 2 tells them apart).",
+    "clip_unit": "clip the integer level to [0, L] (or the fraction level/L to [0, 1]), "
+                 "not the level to [0, 1].",
+}
+
+
+def _qcfs_variant(z: Tensor, threshold: float, levels: int, mistake: str = "") -> Tensor:
+    """θ/L·clip(floor(z·L/θ + 1/2), 0, L), or the same with one classic mistake."""
+    u = z * levels / threshold
+    q = {"no_shift": torch.floor(u), "round": torch.round(u),
+         "round_shift": torch.round(u + 0.5)}.get(mistake, torch.floor(u + 0.5))
+    low, high = {"no_clip": (None, None), "no_upper": (0, None), "no_lower": (None, levels),
+                 "clip_unit": (0, 1)}.get(mistake, (0, levels))
+    q = torch.clamp(q, low, high) if (low, high) != (None, None) else q
+    return {"levels": q, "no_theta": q / levels}.get(mistake, threshold / levels * q)
+
+
+@_check
+def check_qcfs(qcfs: Callable[[Tensor, float, int], Tensor]) -> Feedback:
+    """Compare `qcfs(z, threshold, levels)` with `lab.conversion.activations.qcfs` (φ = 1/2)."""
+    from lab.conversion.activations import qcfs as reference
+
+    cases = [(1.0, 4), (2.0, 4), (0.5, 8), (1.0, 1)]  # powers of 2: the halves are exact
+    for theta, levels in cases:
+        ties = (torch.arange(-2, 2 * levels + 3, dtype=torch.float64) / 2) * theta / levels
+        z = torch.cat([torch.linspace(-1.0, 2.5, 141, dtype=torch.float64) * theta, ties])
+        yours = _values(_call(qcfs, z.clone(), theta, levels,
+                              hint="write it with torch.floor and torch.clamp on the tensor z."),
+                        "the output", tuple(z.shape))
+        ref = reference(z, theta, levels).double()
+        if torch.allclose(yours, ref, atol=1e-9):
+            continue
+        where = f"with θ = {theta:g}, L = {levels}"
+        for mistake, hint in QCFS_MISTAKES.items():
+            if torch.allclose(yours, _qcfs_variant(z, theta, levels, mistake), atol=1e-9):
+                raise _wrong(f"{where} your QCFS differs from lab.conversion's.", hint)
+        i = int((yours - ref).abs().argmax())
+        raise _wrong(f"{where}, at z = {float(z[i]):.4g} yours gives {float(yours[i]):.4g}, "
+                     f"QCFS gives {float(ref[i]):.4g}.",
+                     "level = clip(floor(z·L/θ + 1/2), 0, L), then output θ/L · level.")
+    return Feedback("solved", f"your QCFS matches lab.conversion.activations.qcfs on "
+                    f"{len(cases)} settings of θ and L, halfway points included: L + 1 levels "
+                    "0, θ/L, …, θ, each the rate of an IF neuron (v[0] = θ/2) after T = L steps.")
+
+
+# --- notebook 03: the single-step noise identity ----------------------------------------------
+
+def _normal_cdf(x: Tensor) -> Tensor:
+    return 0.5 * (1 + torch.erf(x / math.sqrt(2)))
+
+
+NOISE_MISTAKES: dict[str, tuple[str, Callable[[Tensor, float], Tensor]]] = {
+    # name: (hint, E[s] as a function of the margin m = I + v0 − θ and the noise's std σθ)
+    "sigma_units": ("σ is in units of θ: the noise is n = θ·σ·ε, so divide the margin by σ·θ.",
+                    lambda m, s: _normal_cdf(m / s)),  # s is replaced by σ, see _noise_variant
+    "flipped": ("that is P(no spike). The neuron fires when the noise lifts v to θ: "
+                "P(n ≥ θ − I − v0), which grows with I.", lambda m, s: _normal_cdf(-m / s)),
+    "no_sqrt2": ("Φ(x) = ½·(1 + erf(x/√2)): the √2 is missing (torch.special.ndtr is Φ).",
+                 lambda m, s: 0.5 * (1 + torch.erf(m / s))),
+    "no_half": ("Φ(x) = ½·(1 + erf(x/√2)) lies in [0, 1]; erf alone lies in [−1, 1].",
+                lambda m, s: torch.erf(m / s / math.sqrt(2))),
+    "hard": ("that is the neuron without noise: a step at I = θ − v0. Average H(v − θ) over the "
+             "Gaussian noise instead.", lambda m, s: (m >= 0).double()),
+    "pdf": ("that is the noise's density at the threshold; E[s] is the probability of being "
+            "above it: the area under the density, the CDF Φ.",
+            lambda m, s: torch.exp(-(m / s) ** 2 / 2) / (s * math.sqrt(2 * math.pi))),
+}
+V0_MISTAKES = {
+    "no_v0": "the neuron starts at v0 = v_init·θ, not 0: the margin is I + v0 − θ.",
+    "v_init_units": "v_init is in units of θ: v0 = v_init·θ.",
+}
+
+
+def _noise_variant(current: Tensor, threshold: float, v_init: float, noise_std: float,
+                   mistake: str) -> Tensor:
+    v0 = {"no_v0": 0.0, "v_init_units": v_init}.get(mistake, v_init * threshold)
+    margin = current + v0 - threshold
+    if mistake in V0_MISTAKES:
+        return _normal_cdf(margin / (noise_std * threshold))
+    scale = noise_std if mistake == "sigma_units" else noise_std * threshold
+    return NOISE_MISTAKES[mistake][1](margin, scale)
+
+
+@_check
+def check_expected_spike(expected_spike: Callable[[Tensor, float, float, float], Tensor]
+                         ) -> Feedback:
+    """Compare `expected_spike(current, threshold, v_init, noise_std)` with
+    `lab.noise_training.expected_spike` (Gaussian noise) and with a Monte-Carlo estimate."""
+    from lab import noise_training as nt
+
+    cases = [(1.0, 0.5, 0.3), (2.0, 0.5, 0.3), (1.0, 0.0, 0.5), (0.5, 0.25, 0.2)]
+    worst_mc = 0.0
+    for theta, v_init, std in cases:
+        current = torch.linspace(-1.0, 2.0, 61, dtype=torch.float64) * theta
+        yours = _values(_call(expected_spike, current.clone(), theta, v_init, std,
+                              hint="Φ(x) is torch.special.ndtr(x), or 0.5·(1 + torch.erf(x/√2))."),
+                        "E[s]", tuple(current.shape))
+        ref = nt.expected_spike(current, "gaussian", std, theta, v_init)
+        mc = nt.monte_carlo_spike(current, "gaussian", std, theta, v_init, samples=20_000)
+        worst_mc = max(worst_mc, float((mc - ref).abs().max()))
+        if torch.allclose(yours, ref, atol=1e-6):
+            continue
+        where = f"with θ = {theta:g}, v_init = {v_init:g}, σ = {std:g}"
+        hints = {**{k: h for k, (h, _) in NOISE_MISTAKES.items()}, **V0_MISTAKES}
+        for mistake, hint in hints.items():
+            if torch.allclose(yours, _noise_variant(current, theta, v_init, std, mistake),
+                              atol=1e-6):
+                raise _wrong(f"{where} your E[s] differs from the lab's.", hint)
+        i = int((yours - mc).abs().argmax())
+        raise _wrong(f"{where}, at I = {float(current[i]):.3g} yours is {float(yours[i]):.4f}; "
+                     f"the fraction of 20 000 noisy steps that fire is {float(mc[i]):.4f}.",
+                     "E[s] = P(I + v0 + n ≥ θ) with n = θ·σ·ε, ε ~ N(0, 1): "
+                     "Φ((I + v0 − θ)/(σθ)).")
+    return Feedback("solved", f"E[s] = Φ((I + v0 − θ)/(σθ)) matches "
+                    f"lab.noise_training.expected_spike in {len(cases)} settings, and 20 000 "
+                    f"noisy steps per current agree with it to {worst_mc:.3f}: one noisy step "
+                    "fires, on average, at the rate an IF neuron reaches over many steps.")
+
+
+# --- notebook 04: the truncated segment -------------------------------------------------------
+
+def _segments(current: Tensor, params: Any, truncation_length: int,
+              carry_state: bool = True) -> Tensor:
+    """Spikes of lab.ttl_bptt's segment logic (`forward_segment`) on one layer of neurons."""
+    from lab.core.neurons import SpikingNeuron
+    from lab.ttl_bptt import forward_segment
+
+    block = nn.Sequential(SpikingNeuron(params.threshold, params.beta, params.v_init,
+                                        params.reset))
+    state: dict = {}
+    parts = []
+    for start in range(0, current.shape[0], truncation_length):
+        if not carry_state:
+            state.clear()
+        parts.append(forward_segment(block, current[start:start + truncation_length], state))
+    return torch.cat(parts)
+
+
+def _jacobian(spikes: Tensor, current: Tensor) -> Tensor:
+    """J[t, t', b] = ∂s[t, b]/∂I[t', b] (the neurons are independent)."""
+    rows = []
+    for t in range(spikes.shape[0]):
+        (g,) = torch.autograd.grad(spikes[t].sum(), current, retain_graph=True,
+                                   allow_unused=True)
+        rows.append(torch.zeros_like(current) if g is None else g)
+    return torch.stack(rows).detach()
+
+
+@_check
+def check_truncated_rollout(rollout: Callable[[Tensor, Any, int], Tensor]) -> Feedback:
+    """Compare `rollout(current, params, truncation_length)` with lab.ttl_bptt's segments:
+    the same spikes as an uncut run, and gradients that stop at every segment boundary."""
+    from lab.core.neurons import NeuronParams
+
+    g = torch.Generator().manual_seed(4)
+    base = torch.rand(8, 3, generator=g, dtype=torch.float64)
+    cases = [(NeuronParams(1.0, v_init=0.5), 2), (NeuronParams(1.0, beta=0.9), 3),
+             (NeuronParams(0.5), 1), (NeuronParams(1.0, v_init=0.5), 8)]
+    for params, k in cases:
+        where = f"with K = {k} (T = 8, β = {params.beta:g})"
+        current = base.clone().requires_grad_(True)
+        with torch.enable_grad():
+            out = _call(rollout, current, params, k,
+                        hint="call step(current[t], state, params) once per step and keep "
+                             "its new state.")
+            spikes = _values(out, "the spikes", tuple(base.shape))
+            ref_out = _segments(current, params, k)
+            ref = ref_out.detach().double()
+            if not torch.equal(spikes, ref):
+                reset = _segments(base, params, k, carry_state=False).detach().double()
+                t = int(torch.nonzero((spikes != ref).any(1))[0])
+                raise _wrong(f"{where}, the spikes at step {t} differ from lab.ttl_bptt's.",
+                             "the cut keeps v's value, it only stops the gradient: "
+                             "NeuronState(state.v.detach()), not a fresh initial_state."
+                             if torch.equal(spikes, reset) else
+                             "truncation must not change the forward pass: the same spikes "
+                             "as one uncut run of step().")
+            if not out.requires_grad:
+                raise _wrong(f"{where}, your spikes carry no gradient.",
+                             "detach only the carried state v at a segment start, never the "
+                             "input or the spikes.")
+            yours, theirs = _jacobian(out, current), _jacobian(ref_out, current)
+        extra = torch.nonzero(((yours.abs() > 1e-12) & (theirs.abs() <= 1e-12)).any(2))
+        missing = torch.nonzero(((yours.abs() <= 1e-12) & (theirs.abs() > 1e-12)).any(2))
+        if len(extra):
+            t, t_in = (int(i) for i in extra[0])
+            raise _wrong(f"{where}, the spike at step {t} still gets a gradient from the input "
+                         f"at step {t_in}, across the cut at step {t // k * k}.",
+                         "a segment starts at t = 0, K, 2K, …: there, replace the state by "
+                         "NeuronState(state.v.detach()) before the step.")
+        if len(missing):
+            t, t_in = (int(i) for i in missing[0])
+            raise _wrong(f"{where}, the spike at step {t} gets no gradient from the input at "
+                         f"step {t_in}, in the same segment.",
+                         "cut only where a segment starts (t % K == 0), not at every step.")
+        if not torch.allclose(yours, theirs, rtol=1e-6, atol=1e-9):
+            raise _wrong(f"{where}, your gradients differ in size from lab.ttl_bptt's.",
+                         "use the lab's step(current[t], state, params): its surrogate "
+                         "gradient is the one TTL-BPTT trains with.")
+    return Feedback("solved", "your loop gives lab.ttl_bptt's spikes and gradients for K = 1, "
+                    "2, 3 and 8: v's value crosses every cut, its gradient none; a loss after "
+                    "the next cut has zero gradient for an earlier input.")
+
+
+# --- notebook 05: the first step in a graph with delays ---------------------------------------
+
+def _first_steps_variant(graph: Any, delay: list[int], longest: bool = False) -> dict[str, int]:
+    """Shortest (or, among acyclic paths, longest) path delay from the input to every node."""
+    first = {graph.input: 0}
+    edges = [(e.src, e.dst, d) for e, d in zip(graph.edges, delay, strict=True)]
+    if longest:
+        order = [graph.input, *graph.order]
+        edges = [(s, t, d) for s, t, d in edges if order.index(s) < order.index(t)]
+    for _ in edges:
+        for src, dst, d in edges:
+            if src in first:
+                pick = max if longest else min
+                first[dst] = pick(first.get(dst, first[src] + d), first[src] + d)
+    return first
+
+
+FIRST_STEP_MISTAKES = {
+    "own": "in the streaming rollout every edge delays by one step, whatever its own delay "
+           "(lab.streaming.delays(graph, 'streaming')).",
+    "ones": "in the sequential rollout each edge keeps its own delay (0 for a feed-forward "
+            "edge): frame 0 passes through every layer within step 0.",
+    "longest": "a node can depend on frame 0 as soon as one path has brought it there: take "
+               "the minimum over the incoming edges, not the maximum.",
+}
+
+
+def _graphs() -> list[tuple[str, Any]]:
+    from lab import streaming as S
+
+    def dense(n: int = 4) -> nn.Module:
+        return nn.Linear(4, n)
+
+    mixed = S.Graph((4,), {"a": nn.ReLU(), "b": nn.ReLU(), "out": nn.Identity()},
+                    [(S.Edge("input", "a", 1), dense()), (S.Edge("a", "b", 0), dense()),
+                     (S.Edge("b", "out", 0), dense()), (S.Edge("input", "out", 3), dense()),
+                     (S.Edge("b", "b", 1), dense())], output="out")
+    return [("the deep path (no skips)", S.make_graph((2, 5, 5), 3, skips=False)),
+            ("the graph with skips", S.make_graph((2, 5, 5), 3, skips=True)),
+            ("a graph with delays 1 and 3 and a recurrent edge b → b", mixed)]
+
+
+@_check
+def check_first_steps(first_steps: Callable[[Any, str], dict]) -> Feedback:
+    """Compare `first_steps(graph, rollout)` with the minima of `lab.streaming.path_delays`."""
+    from lab import streaming as S
+
+    checked = 0
+    for name, graph in _graphs():
+        for rollout in S.ROLLOUTS:
+            where = f"{name}, {rollout} rollout"
+            out = _call(first_steps, graph, rollout,
+                        hint="walk the edges (graph.edges: e.src, e.dst, e.delay) from "
+                             "graph.input.")
+            if not isinstance(out, dict):
+                raise _wrong(f"first_steps should return a dict {{node: step}}, got "
+                             f"{type(out).__name__}.", "start from {graph.input: 0}.")
+            layers = list(graph.activations)
+            if lost := [n for n in layers if n not in out]:
+                raise _wrong(f"{where}: no step for {lost}.",
+                             f"return one entry per layer: {layers}.")
+            if out.get(graph.input, 0) != 0:
+                raise _wrong(f"{where}: the input sees frame 0 at step {out[graph.input]}.",
+                             "h_input[t] = x[t]: the input holds frame 0 at step 0.")
+            yours = {n: int(out[n]) for n in layers}
+            horizon = len(graph.shapes) * max(1, *S.delays(graph, rollout))
+            ref = {n: min(ds) for n, ds in S.path_delays(graph, rollout, horizon).items()
+                   if n in layers}
+            checked += 1
+            if yours == ref:
+                continue
+            own, ones = [e.delay for e in graph.edges], [1] * len(graph.edges)
+            variants = {"own": _first_steps_variant(graph, own),
+                        "ones": _first_steps_variant(graph, ones),
+                        "longest": _first_steps_variant(graph, S.delays(graph, rollout), True)}
+            for mistake, steps in variants.items():
+                if yours == {n: steps[n] for n in layers}:
+                    raise _wrong(f"{where}: yours says {yours}, the lab's {ref}.",
+                                 FIRST_STEP_MISTAKES[mistake])
+            node = next(n for n in layers if yours[n] != ref[n])
+            raise _wrong(f"{where}: {node} first sees frame 0 at step {ref[node]}, yours says "
+                         f"{yours[node]}.",
+                         "first[dst] = min over the edges src → dst of first[src] + delay; "
+                         "repeat the pass until nothing changes.")
+    return Feedback("solved", f"your first steps match lab.streaming.path_delays in {checked} "
+                    "graphs and rollouts: a node first sees frame 0 at its shortest path's "
+                    "total delay, so the streaming rollout answers later, and skips earlier.")
