@@ -92,36 +92,30 @@ def _normal_cdf(x: Tensor) -> Tensor:
     return 0.5 * (1 + torch.erf(x / math.sqrt(2)))
 
 
-NOISE_MISTAKES: dict[str, tuple[str, Callable[[Tensor, float], Tensor]]] = {
-    # name: (hint, E[s] as a function of the margin m = I + v0 − θ and the noise's std σθ)
-    "sigma_units": ("σ is in units of θ: the noise is n = θ·σ·ε, so divide the margin by σ·θ.",
-                    lambda m, s: _normal_cdf(m / s)),  # s is replaced by σ, see _noise_variant
-    "flipped": ("that is P(no spike). The neuron fires when the noise lifts v to θ: "
-                "P(n ≥ θ − I − v0), which grows with I.", lambda m, s: _normal_cdf(-m / s)),
-    "no_sqrt2": ("Φ(x) = ½·(1 + erf(x/√2)): the √2 is missing (torch.special.ndtr is Φ).",
-                 lambda m, s: 0.5 * (1 + torch.erf(m / s))),
-    "no_half": ("Φ(x) = ½·(1 + erf(x/√2)) lies in [0, 1]; erf alone lies in [−1, 1].",
-                lambda m, s: torch.erf(m / s / math.sqrt(2))),
-    "hard": ("that is the neuron without noise: a step at I = θ − v0. Average H(v − θ) over the "
-             "Gaussian noise instead.", lambda m, s: (m >= 0).double()),
-    "pdf": ("that is the noise's density at the threshold; E[s] is the probability of being "
-            "above it: the area under the density, the CDF Φ.",
-            lambda m, s: torch.exp(-(m / s) ** 2 / 2) / (s * math.sqrt(2 * math.pi))),
-}
-V0_MISTAKES = {
+NOISE_MISTAKES = {
+    "sigma_units": "σ is in units of θ: the noise is n = θ·σ·ε, so divide the margin by σ·θ.",
     "no_v0": "the neuron starts at v0 = v_init·θ, not 0: the margin is I + v0 − θ.",
     "v_init_units": "v_init is in units of θ: v0 = v_init·θ.",
+    "flipped": "that is P(no spike). The neuron fires when the noise lifts v to θ: "
+               "P(n ≥ θ − I − v0), which grows with I.",
+    "no_sqrt2": "Φ(x) = ½·(1 + erf(x/√2)): the √2 is missing (torch.special.ndtr is Φ).",
+    "no_half": "Φ(x) = ½·(1 + erf(x/√2)) lies in [0, 1]; erf alone lies in [−1, 1].",
+    "hard": "that is the neuron without noise: a step at I = θ − v0. Average H(v − θ) over the "
+            "Gaussian noise instead.",
+    "pdf": "that is the noise's density at the threshold; E[s] is the probability of being "
+           "above it: the area under the density, the CDF Φ.",
 }
 
 
 def _noise_variant(current: Tensor, threshold: float, v_init: float, noise_std: float,
-                   mistake: str) -> Tensor:
+                   mistake: str = "") -> Tensor:
+    """Φ((I + v0 − θ)/(σθ)), or the same with one classic mistake."""
     v0 = {"no_v0": 0.0, "v_init_units": v_init}.get(mistake, v_init * threshold)
-    margin = current + v0 - threshold
-    if mistake in V0_MISTAKES:
-        return _normal_cdf(margin / (noise_std * threshold))
-    scale = noise_std if mistake == "sigma_units" else noise_std * threshold
-    return NOISE_MISTAKES[mistake][1](margin, scale)
+    x = (current + v0 - threshold) / (noise_std * (1 if mistake == "sigma_units" else threshold))
+    return {"flipped": lambda: _normal_cdf(-x), "no_sqrt2": lambda: (1 + torch.erf(x)) / 2,
+            "no_half": lambda: torch.erf(x / math.sqrt(2)), "hard": lambda: (x >= 0).double(),
+            "pdf": lambda: torch.exp(-x ** 2 / 2) / math.sqrt(2 * math.pi),
+            }.get(mistake, lambda: _normal_cdf(x))()
 
 
 @_check
@@ -144,8 +138,7 @@ def check_expected_spike(expected_spike: Callable[[Tensor, float, float, float],
         if torch.allclose(yours, ref, atol=1e-6):
             continue
         where = f"with θ = {theta:g}, v_init = {v_init:g}, σ = {std:g}"
-        hints = {**{k: h for k, (h, _) in NOISE_MISTAKES.items()}, **V0_MISTAKES}
-        for mistake, hint in hints.items():
+        for mistake, hint in NOISE_MISTAKES.items():
             if torch.allclose(yours, _noise_variant(current, theta, v_init, std, mistake),
                               atol=1e-6):
                 raise _wrong(f"{where} your E[s] differs from the lab's.", hint)
