@@ -3,7 +3,7 @@
 import plotly.graph_objects as go
 import pytest
 
-from lab.viz import static, theme
+from lab.viz import png, theme
 
 
 def test_every_method_has_its_own_colour_and_mark():
@@ -37,8 +37,8 @@ def test_description_is_one_line_and_reaches_the_static_png():
                          "Accuracy falls as T shrinks.")
     assert theme.description(fig) == "Accuracy falls as T shrinks."
     assert theme.description(fig.to_plotly_json()) == "Accuracy falls as T shrinks."
-    assert static._title(fig.to_plotly_json()["layout"]["title"]).endswith("T shrinks.")
-    assert static.to_png(fig)[:4] == b"\x89PNG"
+    assert png._title(fig.to_plotly_json()["layout"]["title"]).endswith("T shrinks.")
+    assert png.to_png(fig)[:4] == b"\x89PNG"
     with pytest.raises(ValueError, match="one non-empty line"):
         theme.describe(fig, "two\nlines")
 

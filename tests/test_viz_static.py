@@ -16,7 +16,7 @@ from PIL import Image
 from plotly.io.base_renderers import PlotlyRenderer
 from plotly.subplots import make_subplots
 
-from lab.viz import neurons, static
+from lab.viz import neurons, png, static
 
 
 def decode(png: bytes) -> Image.Image:
@@ -36,7 +36,7 @@ def test_bundle_is_plotlys_mimetype_json_plus_a_png():
     assert bundle[static.PLOTLY_MIME] == PlotlyRenderer().to_mimebundle(fig.to_dict())[
         static.PLOTLY_MIME]  # nbval compares this part: identical to plotly_mimetype's
     image = decode(base64.b64decode(bundle[static.PNG_MIME]))
-    assert image.size == (static.WIDTH_PX, fig.layout.height) and colours(image) > 5
+    assert image.size == (png.WIDTH_PX, fig.layout.height) and colours(image) > 5
 
 
 def test_use_registers_the_renderer_as_the_default():
@@ -125,19 +125,19 @@ def subplots_with_everything() -> go.Figure:
     go.Figure(),
 ], ids=["subplots", "bars", "heatmap", "typed-array", "empty"])
 def test_png_of_every_supported_kind_of_figure(figure):
-    image = decode(static.to_png(figure))
-    assert image.size[0] == static.WIDTH_PX and colours(image) > (1 if figure.data else 0)
+    image = decode(png.to_png(figure))
+    assert image.size[0] == png.WIDTH_PX and colours(image) > (1 if figure.data else 0)
 
 
 def test_png_of_a_dict_equals_png_of_the_figure():
     fig = neurons.staircase_figure(timesteps=4)
-    assert static.to_png(fig) == static.to_png(fig.to_plotly_json())  # deterministic, too
+    assert png.to_png(fig) == png.to_png(fig.to_plotly_json())  # deterministic, too
 
 
 def test_unsupported_traces_are_left_out_and_named():
     fig = go.Figure([go.Pie(values=[1, 2]), go.Scatter(y=[1, 2])])
-    assert static._draw(Figure(), fig.to_plotly_json()["data"], {}) == {"pie"}
-    assert decode(static.to_png(fig)).size[0] == static.WIDTH_PX
+    assert png._draw(Figure(), fig.to_plotly_json()["data"], {}) == {"pie"}
+    assert decode(png.to_png(fig)).size[0] == png.WIDTH_PX
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -145,11 +145,11 @@ def test_unsupported_traces_are_left_out_and_named():
     ("#123456", "#123456"), (None, "#444444"),
 ])
 def test_plotly_colours_become_matplotlib_colours(value, expected):
-    assert static._color(value) == expected
+    assert png._color(value) == expected
 
 
 def test_plotly_labels_become_plain_text():
-    assert static._text("a<br>b <b>c</b> $x$") == "a\nb c \\$x\\$"
+    assert png._text("a<br>b <b>c</b> $x$") == "a\nb c \\$x\\$"
 
 
 def test_interval_bands_are_drawn_in_the_png():
@@ -164,7 +164,7 @@ def test_interval_bands_are_drawn_in_the_png():
     xs = [1, 2, 3, 4]
 
     def pixels(fig):
-        return np.asarray(Image.open(io.BytesIO(static.to_png(fig))).convert("RGB"), float)
+        return np.asarray(Image.open(io.BytesIO(png.to_png(fig))).convert("RGB"), float)
 
     line = go.Scatter(x=xs, y=[50, 60, 70, 80], line={"color": "#0072B2"})
     polygon = go.Scatter(x=xs + xs[::-1], y=[60, 70, 80, 90, 70, 60, 50, 40], fill="toself",
