@@ -263,6 +263,17 @@ def test_seeds_of_one_config_are_one_group_with_mean_and_95_interval(store):
     assert frame["step peak (MiB)"][0] == "3.00"
 
 
+def test_the_band_of_every_step_at_once_is_the_t_interval_of_each_step():
+    rng = np.random.default_rng(0)
+    for seeds in (1, 2, 3, 7):
+        values = rng.normal(90.0, 2.0, (seeds, 12))
+        values[:, 4] = 55.0  # identical seeds: no spread
+        expected = [0.0 if (s := stats.summary(column)).n < 2 else s.ci_high - s.mean
+                    for column in values.T]
+        np.testing.assert_allclose(summary.half_widths(values), expected, rtol=1e-12, atol=1e-12)
+        assert summary.half_width(list(values[:, 0])) == pytest.approx(expected[0], abs=1e-12)
+
+
 def test_t_within_1pt_of_ann_is_where_the_accuracy_stays_and_needs_an_ann(store):
     finished(store, "m", 0, [89.5, 85.0, 89.2, 89.8])  # within at T=1, dips, back from T=3
     [row] = cost_table.cost_rows(group_runs(store.runs()))

@@ -15,6 +15,7 @@ import io
 import os
 import re
 import sys
+import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -126,6 +127,26 @@ LONGEST_LABEL_PX = """select => {
 }"""
 
 
+# The figure is drawn at its pane's width, its legend measured: Panel's redraws to the size it
+# already has are skipped (views.style.PlotlyResizeOnce), not the first one.
+FIGURE_FITS = """plot => {
+  const pane = plot.getRootNode().host.getBoundingClientRect();
+  const svg = plot.querySelector("svg.main-svg").getBoundingClientRect();
+  const legend = plot.querySelector("g.legend").getBoundingClientRect();
+  return [Math.round(svg.width - pane.width), legend.width > 100 && legend.height > 10];
+}"""
+
+
+def eventually(check, timeout: float = 15.0) -> bool:
+    """Whether `check()` holds within `timeout` seconds (polled every 0.1 s)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 def test_stored_runs_compare_and_list_offline(server, chromium):
     from playwright.sync_api import expect
 
@@ -143,6 +164,8 @@ def test_stored_runs_compare_and_list_offline(server, chromium):
     expect(streaming.locator("td").nth(4)).to_have_text(re.compile(r"^(t=\d+|> \d+)$"))
     expect(streaming.locator("td").nth(10)).to_have_text(re.compile(r" k$"))  # SNN ops
     expect(streaming).not_to_contain_text("None")
+    figure = page.locator(".js-plotly-plot:visible")
+    assert eventually(lambda: figure.evaluate(FIGURE_FITS) == [0, True])
 
     dataset = page.locator("select").first
     first = dataset.input_value()
@@ -197,6 +220,7 @@ def test_stored_runs_compare_and_list_offline(server, chromium):
     page.locator(".bk-tab", has_text="Compare").click()
     expect(page.locator("select[multiple] option", has_text=f"#{shown} ·")).to_have_count(0)
     expect(traces).to_have_count(len(sample.METHODS))
+    assert eventually(lambda: figure.evaluate(FIGURE_FITS)[1])  # redrawn hidden, then shown
     context.close()
     assert offline.foreign == []
 

@@ -15,7 +15,7 @@ from ... import registry
 from ...core.results import ResultsStore, Run
 from .. import cost_table, figures, summary
 from ..hidden import HiddenRuns
-from .style import COST_CSS, PLOTLY_CONFIG, summary_line
+from .style import COST_CSS, PLOTLY_CONFIG, PlotlyResizeOnce, summary_line
 
 PLOTS = {"accuracy over steps": "curve", "accuracy vs operations": "operations",
          "accuracy vs energy": "energy"}
@@ -36,7 +36,9 @@ class CompareView(pn.viewable.Viewer):
     demo = param.Event(doc="the empty page's one-click demo run")
 
     def __init__(self, store: ResultsStore, hidden: HiddenRuns | None = None,
-                 **params: Any) -> None:
+                 load: bool = True, **params: Any) -> None:
+        """`load=False` leaves the page empty until the first `refresh()` (`SpikeLab` calls
+        it once the served page has been sent)."""
         super().__init__(**params)
         self.store = store
         self.hidden = hidden or HiddenRuns(store.path)
@@ -58,7 +60,8 @@ class CompareView(pn.viewable.Viewer):
         self._curves.param.watch(lambda e: setattr(self, "curve", e.new), "value")
         self._runs.param.watch(lambda e: setattr(self, "selected", e.new), "value")
         self._page = pn.Column(sizing_mode="stretch_width")
-        self.refresh()
+        if load:
+            self.refresh()
 
     # --- what the view computes -------------------------------------------------------------
     def refresh(self) -> None:
@@ -83,9 +86,12 @@ class CompareView(pn.viewable.Viewer):
         return cost_table.cost_rows(self.shown_groups())
 
     def figure(self) -> go.Figure:
+        return self._figure_of(self.shown_groups())
+
+    def _figure_of(self, groups: list[summary.Group]) -> go.Figure:
         if self.plot == "curve":
-            return figures.accuracy_figure(self.shown_groups(), self.curve, self.log_x)
-        return figures.cost_figure(self.shown_groups(), self.plot, self.log_x)
+            return figures.accuracy_figure(groups, self.curve, self.log_x)
+        return figures.cost_figure(groups, self.plot, self.log_x)
 
     def cost_csv(self) -> io.StringIO:
         """The cost table of the picked runs as numbers (`cost_table.cost_csv`)."""
@@ -142,7 +148,7 @@ class CompareView(pn.viewable.Viewer):
     def _redraw(self) -> None:
         groups = self.shown_groups()
         self._curves.disabled = self.plot != "curve"
-        self._figure.object = self.figure()
+        self._figure.object = self._figure_of(groups)
         table = cost_table.cost_frame(cost_table.cost_rows(groups)).to_html(
             index=False, border=0, classes="cost-table", na_rep="—")
         seeds = any(len(g.runs) > 1 for g in groups)
@@ -188,8 +194,8 @@ class CompareView(pn.viewable.Viewer):
         download = pn.widgets.FileDownload(callback=self.cost_csv, filename="cost.csv",
                                            label="Cost table (CSV)", width=180,
                                            css_classes=["cost-csv"])
-        return pn.Column(controls, self._runs, self._figure, self._cost, download,
-                         sizing_mode="stretch_width")
+        return pn.Column(controls, self._runs, PlotlyResizeOnce(), self._figure, self._cost,
+                         download, sizing_mode="stretch_width")
 
     @functools.cached_property
     def _empty(self) -> pn.viewable.Viewable:

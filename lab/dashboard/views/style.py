@@ -53,3 +53,53 @@ def summary_line(method: str) -> str:
         return (registry.method(method).__doc__ or method).strip().splitlines()[0]
     except Exception as err:  # noqa: BLE001  (a method still being written must not break the page)
         return f"could not be imported: {type(err).__name__}: {err}"
+
+
+# Panel's Plotly view (1.9) calls Plotly.relayout with the pane's width and height after every
+# layout pass of the page and once its stylesheets load: four full redraws of Compare's figure
+# on a first visit, three of them to the size it already has (about 120 ms of a 2 s page in
+# benchmarks/dashboard.py). This skips a resize to the size last applied while the figure was
+# shown; a re-plot, a new size or a figure drawn while hidden (another tab) still redraws. It
+# patches the view class once per page, and does nothing if Panel's view is not the one expected.
+_RESIZE_ONCE = """
+const Plot = window.Bokeh && Bokeh.Models.get("panel.models.plotly.PlotlyPlot")
+const View = Plot && Plot.prototype.default_view
+const proto = View && View.prototype
+if (proto && !proto._lab_resize_once && typeof proto.resize_layout === "function"
+    && typeof proto.plot === "function") {
+  const resize = proto.resize_layout
+  const plot = proto.plot
+  proto._lab_resize_once = true
+  proto.plot = function(...args) {
+    this._lab_size = null
+    return plot.apply(this, args)
+  }
+  proto.resize_layout = function() {
+    if (!this._rendered || this.container == null) {
+      return resize.call(this)
+    }
+    const width = Math.min(this.model.width || this.el.clientWidth,
+                           this.model.max_width || Infinity)
+    const height = Math.min(this.model.height || this.el.clientHeight,
+                            this.model.max_height || Infinity)
+    const shown = this.el.getClientRects().length > 0
+    const size = `${width}x${height}`
+    if (shown && this._lab_size === size) {
+      return
+    }
+    resize.call(this)
+    this._lab_size = shown ? size : null
+  }
+}
+"""
+
+
+class PlotlyResizeOnce(pn.reactive.ReactiveHTML):
+    """Nothing to see (0 × 0): placed before a Plotly pane, it spares the figure the redraws
+    to the size it already has (`_RESIZE_ONCE`)."""
+
+    _template = "<div></div>"
+    _scripts = {"render": _RESIZE_ONCE}
+
+    def __init__(self, **params: object) -> None:
+        super().__init__(width=0, height=0, margin=0, **params)
