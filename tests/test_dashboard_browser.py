@@ -127,13 +127,15 @@ LONGEST_LABEL_PX = """select => {
 }"""
 
 
-# The figure is drawn at its pane's width, its legend measured: Panel's redraws to the size it
-# already has are skipped (views.style.PlotlyResizeOnce), not the first one.
+# The figure is drawn at its pane's width, its legend measured and below the tick labels: of
+# Panel's redraws at one size only the first two are made (views.style.PlotlyResizeOnce).
 FIGURE_FITS = """plot => {
   const pane = plot.getRootNode().host.getBoundingClientRect();
   const svg = plot.querySelector("svg.main-svg").getBoundingClientRect();
   const legend = plot.querySelector("g.legend").getBoundingClientRect();
-  return [Math.round(svg.width - pane.width), legend.width > 100 && legend.height > 10];
+  const ticks = plot.querySelector("g.xaxislayer-above").getBoundingClientRect();
+  return [Math.round(svg.width - pane.width),
+          legend.width > 100 && legend.height > 10 && legend.top >= ticks.bottom];
 }"""
 
 

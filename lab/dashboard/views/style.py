@@ -57,10 +57,11 @@ def summary_line(method: str) -> str:
 
 # Panel's Plotly view (1.9) calls Plotly.relayout with the pane's width and height after every
 # layout pass of the page and once its stylesheets load: four full redraws of Compare's figure
-# on a first visit, three of them to the size it already has (about 120 ms of a 2 s page in
-# benchmarks/dashboard.py). This skips a resize to the size last applied while the figure was
-# shown; a re-plot, a new size or a figure drawn while hidden (another tab) still redraws. It
-# patches the view class once per page, and does nothing if Panel's view is not the one expected.
+# on a first visit. The first two are needed (the second places the legend below the tick labels
+# from the first's margins); the rest, to the size already drawn twice, change nothing. This
+# skips those; a re-plot, a new size or a figure drawn while hidden (another tab) still redraws
+# twice. It patches the view class once per page, and does nothing if Panel's view is not the
+# one expected.
 _RESIZE_ONCE = """
 const Plot = window.Bokeh && Bokeh.Models.get("panel.models.plotly.PlotlyPlot")
 const View = Plot && Plot.prototype.default_view
@@ -84,10 +85,11 @@ if (proto && !proto._lab_resize_once && typeof proto.resize_layout === "function
                             this.model.max_height || Infinity)
     const shown = this.el.getClientRects().length > 0
     const size = `${width}x${height}`
-    if (shown && this._lab_size === size) {
+    if (shown && this._lab_size === size && this._lab_times >= 2) {
       return
     }
     resize.call(this)
+    this._lab_times = shown && this._lab_size === size ? this._lab_times + 1 : 1
     this._lab_size = shown ? size : null
   }
 }
@@ -95,8 +97,8 @@ if (proto && !proto._lab_resize_once && typeof proto.resize_layout === "function
 
 
 class PlotlyResizeOnce(pn.reactive.ReactiveHTML):
-    """Nothing to see (0 × 0): placed before a Plotly pane, it spares the figure the redraws
-    to the size it already has (`_RESIZE_ONCE`)."""
+    """Nothing to see (0 × 0): placed before a Plotly pane, it spares the figure Panel's
+    redraws to a size it has already been drawn at twice (`_RESIZE_ONCE`)."""
 
     _template = "<div></div>"
     _scripts = {"render": _RESIZE_ONCE}
