@@ -1,6 +1,7 @@
 """Seed statistics against scipy.stats and against a hand-worked example."""
 
 import doctest
+import json
 import math
 
 import numpy as np
@@ -84,3 +85,49 @@ def test_bad_input():
 
 def test_docstring_example():
     assert doctest.testmod(stats).failed == 0
+
+
+def _null_differences(rng, n, k):
+    """k paired differences over n seeds whose true value is 0."""
+    return [stats.paired(rng.normal(0, 1, n), np.zeros(n)) for _ in range(k)]
+
+
+def test_no_difference_fails_by_chance_at_most_alpha_over_the_family():
+    rng = np.random.default_rng(0)  # numpy's generator: the same draws on every CPU
+    trials = [_null_differences(rng, 3, 6) for _ in range(1500)]
+    joint = np.mean([not stats.no_difference(d).holds for d in trials])
+    naive = np.mean([not all(x.ci_low <= 0 <= x.ci_high for x in d) for d in trials])
+    assert joint <= 0.02           # α = 0.01 for the whole family, with Monte Carlo slack
+    assert 0.2 < naive < 0.32      # six 95% intervals that must all cover 0: 1 − 0.95^6 = 0.26
+
+
+def test_exceeds_and_equivalent_read_the_corrected_bounds():
+    rng = np.random.default_rng(1)
+    null = [stats.paired(rng.normal(0, 1, 5), np.zeros(5)) for _ in range(1500)]
+    assert np.mean([stats.exceeds(d).holds for d in null]) <= 0.02   # false "a beats b"
+    assert np.mean([stats.equivalent(d, 0.01).holds for d in null]) == 0  # margin too tight
+    big = stats.paired([10.0, 11.0, 10.5, 9.8, 10.2], [0.0, 0.1, 0.2, 0.0, 0.1])
+    assert stats.exceeds(big, margin=5).holds and not stats.exceeds(big, margin=12).holds
+    assert not stats.no_difference(big).holds
+    assert stats.equivalent(stats.paired([1.0, 1.1, 0.9], [1.0, 1.0, 1.0]), 1.0).holds
+
+
+def test_one_sample_bounds_and_degenerate_values():
+    assert stats.below([10.0, 11.0, 12.0], 20).holds and not stats.below([10.0, 11, 12], 12).holds
+    assert stats.above([50.0, 50.0], 40).holds  # identical values: the bound is the value
+    with pytest.raises(ValueError, match="alpha"):
+        stats.no_difference(stats.paired([1.0, 2.0], [1.0, 1.5]), alpha=0.7)
+    with pytest.raises(ValueError, match="margin"):
+        stats.equivalent(stats.paired([1.0, 2.0], [1.0, 1.5]), margin=float("nan"))
+
+
+def test_check_raises_or_records(tmp_path, monkeypatch):
+    failing = stats.Claim("a beats b", False, "bound -1.0")
+    with pytest.raises(AssertionError, match="a beats b"):
+        stats.check(failing)
+    log = tmp_path / "claims.jsonl"
+    monkeypatch.setenv(stats.CLAIMS_LOG, str(log))
+    stats.check(failing)
+    stats.check(True, "exact")
+    rows = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(r["text"], r["holds"]) for r in rows] == [("a beats b", False), ("exact", True)]
