@@ -77,14 +77,16 @@ class Finished:
     models: dict[str, Any] = field(default_factory=dict)
 
 
-def run_here(found: Sequence[Mapping[str, tuple]], seeds: int, keep_models: bool = False
-             ) -> list[Finished]:
-    """Every config of the grids `found` (model seeds 0..seeds−1), one after another in this
+def run_here(found: Sequence[Mapping[str, tuple]], seeds: int, keep_models: bool = False,
+             first_seed: int = 0) -> list[Finished]:
+    """Every config of the grids `found` (model seeds first_seed..first_seed+seeds−1, 0..seeds−1
+    by default), one after another in this
     process: no results store, no cluster to start (on 2 shared cores a Dask cluster's start
     alone took 10–20 s of a minute). The configs are validated, all of them, before any runs."""
     from ..sweep.spec import make  # here: lab.sweep imports Dask (a second), needed only now
 
-    configs = [c for grid in found for c in make(METHOD, grid, seeds).configs()]
+    configs = [c for grid in found
+               for c in make(METHOD, grid, seeds, first_seed).configs()]
     runs = []
     for config in configs:
         result = run_one(config)
