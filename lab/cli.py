@@ -13,16 +13,15 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import NoReturn
 
-from tqdm.auto import tqdm
-
-from . import export, presets, registry, weights
+from . import methods, presets
 from .core.config import ConfigError, FieldSpec, specs
-from .core.results import ResultsStore
-from .core.training import RunCancelled
 from .sweep import command as sweep_command
+
+# Only what builds the parser is imported above: torch, NIR, snnTorch, scipy and Dask come in
+# when a subcommand runs, so `python -m lab --help` prints at once.
 
 
 class _Parser(argparse.ArgumentParser):
@@ -67,16 +66,22 @@ def _is_number(token: str) -> bool:
     return True
 
 
-def _parser(preset: presets.Preset | None = None) -> argparse.ArgumentParser:
-    """The command line; with `preset`, its method's flags default to the preset's values."""
+def _parser(preset: presets.Preset | None = None, flags_of: Iterable[str] | None = None
+            ) -> argparse.ArgumentParser:
+    """The command line; with `preset`, its method's flags default to the preset's values.
+
+    `flags_of`: the methods whose config flags are added (default: all). A method's flags come
+    from its `Config`, and importing its module imports torch: `main` builds only the one named.
+    """
+    flags_of = set(methods.METHODS if flags_of is None else flags_of)
     parser = _Parser(prog="python -m lab", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="train and measure one method, store the result")
-    methods = run.add_subparsers(dest="method", required=True, metavar="METHOD")
-    for name in registry.METHODS:
-        sub = methods.add_parser(name, help=registry.method(name).__doc__.splitlines()[0])
+    commands_of_run = run.add_subparsers(dest="method", required=True, metavar="METHOD")
+    for name in methods.METHODS:
+        sub = commands_of_run.add_parser(name, help=methods.summary(name))
         _add_store_flag(sub)
-        for spec in specs(registry.method(name).Config):
+        for spec in specs(methods.method(name).Config) if name in flags_of else ():
             flag = "--" + spec.name.replace("_", "-")
             text = f"{spec.help + '; ' if spec.help else ''}{spec.valid()}; default: {spec.default}"
             if spec.kind is bool:
@@ -111,7 +116,12 @@ def _add_store_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    module = registry.method(args.method)
+    from tqdm.auto import tqdm
+
+    from . import registry
+    from .core.results import ResultsStore
+
+    module = methods.method(args.method)
     fields = {s.name: getattr(args, s.name) for s in specs(module.Config)}
     config = module.Config(**fields)
     store = ResultsStore(args.results)
@@ -132,6 +142,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _results(args: argparse.Namespace) -> int:
+    from .core.results import ResultsStore
+
     store = ResultsStore(args.results, readonly=True)
     runs = store.runs(args.method, args.dataset)
     if not runs:
@@ -149,6 +161,9 @@ def _results(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     """Exit 2 with one line for an unknown run, missing weights or a network NIR refuses."""
+    from . import export, weights
+    from .core.results import ResultsStore
+
     try:
         path = export.export_run(args.run_id, args.nir, ResultsStore(args.results))
     except (weights.WeightsError, export.ExportError, OSError) as err:
@@ -165,14 +180,18 @@ def _fmt(value) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Exit codes: 0 done, 1 a run failed (its row says why), 2 bad input, 130 Ctrl-C."""
     argv = _negative_values(sys.argv[1:] if argv is None else argv)
-    args = _parser().parse_args(argv)
+    named = argv[1] if len(argv) > 1 and argv[0] == "run" else None  # `run METHOD ...`
+    args = _parser(flags_of=[named]).parse_args(argv)  # --help and bad flags exit here
+    from . import registry  # the run's libraries, torch among them
+    from .core.training import RunCancelled
+
     try:
         if getattr(args, "preset", None):
             preset = presets.load(args.preset)
             if preset.method != args.method:
                 raise ConfigError(f"preset {args.preset} is for method {preset.method}, "
                                   f"not {args.method}")
-            args = _parser(preset).parse_args(argv)
+            args = _parser(preset, flags_of=[args.method]).parse_args(argv)
         if args.command == "sweep":
             return sweep_command.main(args)
         if args.command == "export":

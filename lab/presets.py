@@ -13,14 +13,18 @@ Example:
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import methods
 from .core.config import ConfigError, specs
 
 FOLDER = Path(__file__).resolve().parents[1] / "presets"
+NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")  # a file name, never a path: no '/', no '..'
+
 
 
 @dataclass(frozen=True)
@@ -39,10 +43,14 @@ def names(folder: Path = FOLDER) -> tuple[str, ...]:
 
 
 def load(name: str, folder: Path = FOLDER) -> Preset:
-    """Read and check preset `name`; ConfigError naming the preset, the file or the field."""
-    from . import registry  # the registry imports every method; only needed here
+    """Read and check preset `name`; ConfigError naming the preset, the file or the field.
 
+    `name` is a file of `folder` without `.toml` (a preset shared by someone else is data: a
+    name that is a path, '../x' or '/etc/x', is refused, never read)."""
     path = folder / f"{name}.toml"
+    if not NAME.fullmatch(str(name)) or path.resolve().parent != folder.resolve():
+        raise ConfigError(f"preset must be the name of a file in {folder} (letters, digits, "
+                          f"'-', '_' and '.', not a path), got {name!r}")
     if not path.is_file():
         raise ConfigError(f"preset must be one of {', '.join(names(folder)) or '(none)'}, "
                           f"got {name!r}")
@@ -51,11 +59,14 @@ def load(name: str, folder: Path = FOLDER) -> Preset:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise ConfigError(f"preset {path} is not valid TOML: {err}") from None
     method = table.get("method")
-    if method not in registry.METHODS:
-        raise ConfigError(f"preset {path}: method must be one of {', '.join(registry.METHODS)}, "
+    if not isinstance(method, str) or method not in methods.METHODS:
+        raise ConfigError(f"preset {path}: method must be one of {', '.join(methods.METHODS)}, "
                           f"got {method!r}")
     values = table.get("config", {})
-    declared = {s.name: s for s in specs(registry.method(method).Config)}
+    if not isinstance(values, dict):
+        raise ConfigError(f"preset {path}: config must be a table ([config] with FIELD = value), "
+                          f"got {type(values).__name__}")
+    declared = {s.name: s for s in specs(methods.method(method).Config)}
     for field, value in values.items():
         if field not in declared:
             raise ConfigError(f"preset {path}: {field} is not a field of {method}'s config: "

@@ -1,4 +1,4 @@
-"""Every method the lab runs, by CLI name, and the one way to run one into the results store.
+"""The one way to run a method into the results store (methods by name: `lab.methods`).
 
 A method is a module with a frozen dataclass `Config` and `run(config, progress) -> dict` with
 keys `metrics`, `curves`, `timings`, and optionally `models` (name → trained module) with the
@@ -9,31 +9,18 @@ both go through `execute`.
 
 from __future__ import annotations
 
-import importlib
 import math
 import sqlite3
 import traceback
-from types import ModuleType
 
-from . import __version__, weights
+from . import weights
 from .core import config as cfg
 from .core.results import ResultsStore
 from .core.training import Progress, RunCancelled
+from .methods import METHODS, method
+from .version import __version__
 
-METHODS: dict[str, str] = {
-    "bptt": "lab.bptt",
-    "conversion": "lab.conversion",
-    "ttl-bptt": "lab.ttl_bptt",
-    "noise-single-step": "lab.noise_training",
-    "streaming": "lab.streaming",
-}
-
-
-def method(name: str) -> ModuleType:
-    """The module implementing method `name`."""
-    if name not in METHODS:
-        raise cfg.ConfigError(f"method must be one of {', '.join(METHODS)}, got {name!r}")
-    return importlib.import_module(METHODS[name])
+__all__ = ["METHODS", "RunFailed", "check_data", "execute", "method", "not_finite"]
 
 
 def execute(name: str, config, store: ResultsStore, progress: Progress | None = None) -> int:

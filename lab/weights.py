@@ -27,9 +27,10 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from . import __version__
+from . import methods
 from .core import config as cfg
 from .core.results import ResultsStore
+from .version import __version__
 
 MANIFEST = "model.json"
 
@@ -94,14 +95,12 @@ def load_model(run_id: int, store: ResultsStore | str | os.PathLike | None = Non
     `store`: a ResultsStore or its path (default: the lab's store). WeightsError, naming the
     run, when the run, its manifest or its weights file is missing, corrupt or does not fit.
     """
-    from . import registry
-
     store = store if isinstance(store, ResultsStore) else ResultsStore(store)
     info = manifest(run_id, store)
     if network not in info["networks"]:
         raise WeightsError(f"run {run_id} kept no network {network!r}; it kept "
                            f"{', '.join(info['networks'])}")
-    module = registry.method(info["method"])
+    module = methods.method(info["method"])
     arch = info["architecture"]
     with torch.random.fork_rng(devices=[]):  # building draws initial weights: not the caller's
         net = module.networks(_config(module.Config, info["config"]),

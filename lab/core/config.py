@@ -22,9 +22,10 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 
 class ConfigError(ValueError):
@@ -128,7 +129,7 @@ def validate(config: Any) -> None:
     """Check every declared field of `config`; the first bad one raises ConfigError."""
     for s in specs(type(config)):
         s.check(getattr(config, s.name))
-    if getattr(config, "device", None) == "cuda" and not torch.cuda.is_available():
+    if getattr(config, "device", None) == "cuda" and not _cuda_available():
         raise ConfigError("device must be 'cpu' or 'auto' on a machine without CUDA, got 'cuda'")
 
 
@@ -191,6 +192,14 @@ def as_dict(config: Any) -> dict[str, Any]:
 
 def resolve_device(name: str) -> torch.device:
     """'auto' → CUDA when present, else CPU."""
+    import torch  # here: `python -m lab --help` reads configs without torch
+
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()

@@ -8,9 +8,9 @@ import itertools
 
 import numpy as np
 
-from .. import __version__
 from ..core.metrics import timesteps_within
 from ..core.results import ResultsStore
+from ..version import __version__
 
 METHODS = ("bptt", "conversion", "noise-single-step", "ttl-bptt", "streaming")
 DATASETS = ("digits", "mnist")

@@ -12,10 +12,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import __version__
 from ..core.models import TimeDistributed
 from ..core.neurons import SpikingNeuron
 from ..core.results import ResultsStore
+from ..version import __version__
 from .errors import DT, SKIPPED, ExportError
 
 

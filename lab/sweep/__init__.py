@@ -12,13 +12,26 @@ One idea a module:
     command   the `sweep` subcommand
 """
 
-from .cluster import CONNECT_TIMEOUT_S, VersionMismatch, compute, connect, cores
-from .report import Point, comparisons, points
-from .runs import Cancelled, Outcome, pending, run
-from .spec import MAX_SEEDS, Spec, key, load, make, parse_grid
+import importlib
+from typing import Any
 
-__all__ = [
-    "CONNECT_TIMEOUT_S", "MAX_SEEDS", "Cancelled", "Outcome", "Point", "Spec", "VersionMismatch",
-    "comparisons", "compute", "connect", "cores", "key", "load", "make", "parse_grid", "pending",
-    "points", "run",
-]
+# Each public name from its module, imported on first use: Dask and scipy load then, so
+# building the `sweep` subcommand's parser (`python -m lab --help`) needs neither.
+_MODULE_OF = {
+    **dict.fromkeys(["CONNECT_TIMEOUT_S", "VersionMismatch", "compute", "connect", "cores"],
+                    "cluster"),
+    **dict.fromkeys(["Point", "comparisons", "points"], "report"),
+    **dict.fromkeys(["Cancelled", "Outcome", "pending", "run"], "runs"),
+    **dict.fromkeys(["MAX_SEEDS", "Spec", "key", "load", "make", "parse_grid"], "spec"),
+}
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_MODULE_OF[name]}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_MODULE_OF])

@@ -23,10 +23,11 @@ import dask
 import torch
 from distributed import Client, LocalCluster, WorkerPlugin, get_worker
 
-from .. import __version__, registry
+from .. import registry
 from ..core import config as cfg
 from ..core import measure
 from ..core.config import ConfigError
+from ..version import __version__
 from . import live
 from .spec import key
 

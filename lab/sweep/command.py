@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
-from .. import registry
 from ..core.config import ConfigError
-from ..core.results import ResultsStore
-from . import cluster, report, runs
-from .spec import Spec, load, make, parse_grid
+from ..methods import METHODS
+
+if TYPE_CHECKING:
+    from ..core.results import ResultsStore
+    from .spec import Spec
+
+# Dask, torch and scipy are imported when a sweep runs, not to build the parser (`--help`).
 
 DEFAULT_SEEDS = 5  # METHODS.md §6: at least 5 model seeds for a comparison that is claimed
 
@@ -23,7 +27,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     sub = commands.add_parser("sweep", help="run a grid of configs × seeds on Dask workers, "
                               "store every run")
     sub.add_argument("method", nargs="?", metavar="METHOD",
-                     help=f"one of {', '.join(registry.METHODS)} (or `method` in --spec)")
+                     help=f"one of {', '.join(METHODS)} (or `method` in --spec)")
     sub.add_argument("--grid", action="append", default=[], metavar="FIELD=V1,V2",
                      help="values of one config field (repeat for more fields); every "
                      "combination runs")
@@ -43,6 +47,9 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def main(args: argparse.Namespace) -> int:
     """Check everything, run what is pending, print the summary; returns the exit code."""
+    from ..core.results import ResultsStore
+    from . import cluster, runs
+
     spec = _spec(args)
     if args.workers is not None and args.workers < 1:
         raise ConfigError(f"workers must be an integer ≥ 1, got {args.workers}")
@@ -72,13 +79,15 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _spec(args: argparse.Namespace) -> Spec:
+    from .spec import load, make, parse_grid
+
     content = load(args.spec) if args.spec else {}
     method = args.method or content.get("method")
     if args.method and content.get("method", args.method) != args.method:
         raise ConfigError(f"METHOD {args.method} differs from method = {content['method']!r} "
                           f"in {args.spec}")
     if method is None:
-        raise ConfigError(f"name a METHOD (one of {', '.join(registry.METHODS)}) or give "
+        raise ConfigError(f"name a METHOD (one of {', '.join(METHODS)}) or give "
                           "--spec FILE.toml with method = \"...\"")
     grid = {**content.get("grid", {}), **parse_grid(args.grid)}
     seeds = args.seeds if args.seeds is not None else content.get("seeds", DEFAULT_SEEDS)
@@ -86,6 +95,8 @@ def _spec(args: argparse.Namespace) -> Spec:
 
 
 def _print_report(spec: Spec, store: ResultsStore, metric: str) -> None:
+    from . import report
+
     found = report.points(spec, store, metric)
     width = max(len(p.label) for p in found)
     print(f"{'':<{width}}  {metric:>9}  {'95% interval':<17}  n")

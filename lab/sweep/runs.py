@@ -22,10 +22,11 @@ from typing import Any
 from distributed import Client, Future, as_completed
 from tqdm.auto import tqdm
 
-from .. import __version__, registry, weights
+from .. import registry, weights
 from ..core import config as cfg
 from ..core.results import ResultsStore
 from ..core.training import RunCancelled
+from ..version import __version__
 from . import live
 from .cluster import VersionMismatch, compute
 from .spec import Spec, key
