@@ -1,6 +1,7 @@
 """Command line: `python -m lab run <method> [--field value ...]`, `python -m lab results` and
 `python -m lab sweep <method> --grid FIELD=V1,V2 --seeds N`.
-`python -m lab export RUN_ID --nir FILE` writes a run's trained SNN as a NIR graph.
+`python -m lab export RUN_ID --nir FILE [--target SIMULATOR]` writes a run's trained SNN as a NIR
+graph.
 
 Every field of a method's `Config` dataclass is a flag (`batch_size` → `--batch-size`).
 `--preset NAME` takes the flags' defaults from `presets/NAME.toml` (`lab.presets`); flags given
@@ -105,8 +106,16 @@ def _parser(preset: presets.Preset | None = None, flags_of: Iterable[str] | None
     exporting.add_argument("run_id", type=int, metavar="RUN_ID",
                            help="the run's id (`python -m lab results` lists them)")
     exporting.add_argument("--nir", required=True, metavar="FILE", help="the NIR file to write")
+    exporting.add_argument("--target", choices=NIR_TARGETS, default="lab",
+                           help="the simulator that will read the file, which picks how IF "
+                                "neurons state their input: lab and spikingjelly r = 1/dt, "
+                                "snntorch r = 1 (default: lab)")
     _add_store_flag(exporting)
     return parser
+
+
+# lab.export.CONVENTIONS, named here so that the parser does not import the NIR packages
+NIR_TARGETS = ("lab", "spikingjelly", "snntorch")
 
 
 def _add_store_flag(parser: argparse.ArgumentParser) -> None:
@@ -165,7 +174,8 @@ def _export(args: argparse.Namespace) -> int:
     from .core.results import ResultsStore
 
     try:
-        path = export.export_run(args.run_id, args.nir, ResultsStore(args.results))
+        path = export.export_run(args.run_id, args.nir, ResultsStore(args.results),
+                                 convention=args.target)
     except (weights.WeightsError, export.ExportError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
