@@ -19,6 +19,9 @@ $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.lock
+	# SpikingJelly (its NIR import and ann2snn, in tests) without the torchvision, torchaudio,
+	# tensorboard and SciencePlots it declares: the lab uses none of them
+	$(BIN)/python -m pip install --quiet --no-deps spikingjelly==2.0.0 loguru==0.7.3
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	# nbgrader is used for its preprocessors (make student); its server extensions would log

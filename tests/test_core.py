@@ -142,12 +142,15 @@ def test_rate_code_draws_fresh_spikes_every_call_and_repeats_per_run():
     assert torch.equal(again(x), a) and torch.equal(again(x), b)  # a re-run is identical
 
 
-def test_environment_yml_installs_exactly_the_lock_file():
+def test_environment_yml_installs_exactly_the_lock_file_and_the_no_deps_pins():
     lock = [ln.strip() for ln in (ROOT / "requirements.lock").read_text().splitlines()
             if ln.strip() and not ln.startswith("#")]
+    no_deps = re.findall(r"pip install --quiet --no-deps (.+==.+)$",
+                         (ROOT / "Makefile").read_text(), re.M)
+    assert no_deps == ["spikingjelly==2.0.0 loguru==0.7.3"]
     env = re.findall(r"^\s+- ([A-Za-z0-9_.\-\[\]]+==\S+)$", (ROOT / "environment.yml").read_text(),
                      re.M)
-    assert sorted(env) == sorted(lock)
+    assert sorted(env) == sorted(lock + no_deps[0].split())
     assert "torch==2.13.0" in lock
     assert all("==" in ln for ln in lock)
 
