@@ -16,6 +16,7 @@ from torch import Tensor, nn
 from ..core import data, encoding, models
 from .activations import ResidualNoise
 from .convert import activation_layers, convert, evaluating, recording_outputs
+from .graph import layout
 
 
 def threshold_balance(ann: nn.Module, x: Tensor, percentile: float = 99.9,
@@ -28,11 +29,12 @@ def threshold_balance(ann: nn.Module, x: Tensor, percentile: float = 99.9,
     """
     if not 0 < percentile <= 100:
         raise ValueError(f"percentile must be in (0, 100], got {percentile}")
-    acts = activation_layers(ann)
+    lay = layout(ann)  # what `ann` computes, one activation module per IF layer
+    acts = lay.activations
     positive: list[list[Tensor]] = [[] for _ in acts]
-    with evaluating(ann), recording_outputs(acts) as slots:
+    with evaluating(ann), evaluating(lay.ann), recording_outputs(acts) as slots:
         for xb, _ in data.batches(x, torch.zeros(len(x)), batch_size):
-            ann(xb.to(models.device_of(ann)))
+            lay.ann(xb.to(models.device_of(ann)))
             for i, (_, out) in enumerate(slots):
                 positive[i].append(out[out > 0].cpu())
     values = [torch.cat(p).numpy() for p in positive]
@@ -55,14 +57,18 @@ def residual_gap(ann: nn.Module, snn: nn.Module, x: Tensor, timesteps: int,
     residual error and the error it inherits. Statistics pool every neuron and image.
     """
     encoding.check_timesteps(timesteps)
-    acts, spiking = activation_layers(ann), models.spiking_layers(snn)
+    lay = layout(ann)  # what `ann` computes, one activation module per IF layer
+    acts, spiking = lay.activations, models.spiking_layers(snn)
+    if len(acts) != len(spiking):
+        raise ValueError(f"snn has {len(spiking)} IF layers, ann has {len(acts)} activations: "
+                         "pass the SNN converted from this ann")
     sums = torch.zeros(len(acts), 3, dtype=torch.float64)  # Σg, Σg², count
     snn.to(models.device_of(ann))
-    with (evaluating(ann), evaluating(snn), recording_outputs(acts) as a,
+    with (evaluating(ann), evaluating(lay.ann), evaluating(snn), recording_outputs(acts) as a,
           recording_outputs(spiking) as s):
         for xb, _ in data.batches(x, torch.zeros(len(x)), batch_size):
             xb = xb.to(models.device_of(ann))
-            ann(xb)
+            lay.ann(xb)
             snn(encoding.direct(xb, timesteps))
             for i in range(len(acts)):
                 g = (s[i][1].mean(0) - a[i][1]).double() / float(spiking[i].threshold)

@@ -1,10 +1,15 @@
 """ANN → SNN: every activation becomes a plain IF neuron (reset by subtraction, emitting θ·s).
 
+Any traceable model goes one way: `graph.layout` reads its `torch.fx` graph into the lab's
+layout (an `nn.Sequential` of layers, one activation module per call site, and
+`ResidualBlock`s for `h(f(x) + g(x))`), refusing by node name what cannot be converted;
+BatchNorm is folded into the weight layer before it (`fold`); `models.to_spiking` then turns
+every activation into an IF neuron and wraps every other layer to run over `[T, B, ...]`.
+The lab's own networks (`nn.Sequential`, ResNets of `ResidualBlock`s) take the same path.
+
 θ per layer comes from the activation's trained λ (clipped ReLU, QCFS, residual noise) or from
-threshold balancing; v[0] = v_init·θ. BatchNorm is folded into the weight layer before it
-(`fold`). MaxPool is refused: the max of spikes is not the max of firing rates. Beyond a plain
-`nn.Sequential`, a ResNet's `ResidualBlock` converts into the same block whose activation after
-the addition is an IF neuron (`lab.core.resnet`).
+threshold balancing; v[0] = v_init·θ. MaxPool is refused: the max of spikes is not the max of
+firing rates.
 """
 
 from __future__ import annotations
@@ -17,60 +22,42 @@ from torch import Tensor, nn
 
 from ..core import models
 from ..core.neurons import SpikingNeuron
-from ..core.resnet import ResidualBlock
-from .activations import QCFS, ClippedReLU
-from .fold import NORMS, fold_batch_norm
+from .fold import fold_batch_norm
+from .graph import ACTIVATIONS, LAYERS, Layout, layout
 
-ACTIVATIONS = (nn.ReLU, ClippedReLU, QCFS)  # ResidualNoise is a QCFS
-CONVERTIBLE = (nn.Linear, nn.Conv2d, nn.AvgPool2d, nn.Flatten, nn.Dropout, nn.Identity)
+CONVERTIBLE = LAYERS
 
 
 def activation_layers(ann: nn.Module) -> list[nn.Module]:
-    """The activations of `ann` that conversion turns into IF neurons, in `modules()` order
-    (inside a residual block: the branch's, then the one after the addition)."""
-    return [m for m in ann.modules() if isinstance(m, ACTIVATIONS)]
+    """The activations of `ann` that conversion turns into IF neurons, one per call site, in
+    the order of the SNN's neurons (inside a residual block: the branch's, then the one after
+    the addition). Modules of `ann` where it has them; a ReLU written `F.relu` gets one."""
+    return layout(ann).activations
 
 
-def check_convertible(ann: nn.Sequential, prefix: str = "") -> None:
-    """Raise TypeError naming the first layer of `ann` that conversion cannot handle.
+def check_convertible(ann: nn.Module) -> Layout:
+    """Raise TypeError (`graph.NotConvertible`) naming the first node conversion cannot handle.
 
     Called before training too, so that an unsupported layer stops a run before it costs
-    anything. BatchNorm is accepted where it can be folded (right after Linear or Conv2d);
-    a `ResidualBlock` is checked inside (its branch, its shortcut, an activation after the sum).
+    anything. BatchNorm is accepted where it can be folded (right after Linear or Conv2d).
+    Returns the model's layout (`graph.layout`).
     """
-    for name, module in ann.named_children():
-        if isinstance(module, ResidualBlock):
-            check_convertible(module.branch, f"{prefix}{name}.branch.")
-            check_convertible(module.shortcut, f"{prefix}{name}.shortcut.")
-            if not isinstance(module.activation, ACTIVATIONS):
-                raise TypeError(f"layer {prefix}{name}.activation "
-                                f"({type(module.activation).__name__}) cannot be converted: a "
-                                f"residual block must end in one of "
-                                f"{[t.__name__ for t in ACTIVATIONS]}")
-            continue
-        name = f"{prefix}{name}"
-        if isinstance(module, nn.MaxPool2d):
-            raise TypeError(f"layer {name} (MaxPool2d) cannot be converted: the max of spikes is "
-                            "not the max of firing rates; use AvgPool2d")
-        if not isinstance(module, ACTIVATIONS + CONVERTIBLE + NORMS):
-            supported = [t.__name__ for t in ACTIVATIONS + CONVERTIBLE + NORMS]
-            raise TypeError(f"layer {name} ({type(module).__name__}) cannot be converted: "
-                            f"supported are {supported} and residual blocks")
-    if not prefix:
-        fold_batch_norm(ann)  # refuses a BatchNorm with nothing to fold into, by name
+    lay = layout(ann)
+    fold_batch_norm(lay.ann)  # refuses a BatchNorm with nothing to fold into, by name
+    return lay
 
 
-def convert(ann: nn.Sequential, thresholds: Sequence[float] | None = None,
+def convert(ann: nn.Module, thresholds: Sequence[float] | None = None,
             v_init: float = 0.5) -> nn.Sequential:
     """The SNN of `ann`: each activation → IF neuron with θ, v[0] = v_init·θ, output θ·s.
 
-    θ per layer comes from `thresholds`, else from the activation's trained λ (clipped ReLU,
-    QCFS, residual noise); plain ReLU layers need `threshold_balance`. BatchNorm is folded into
-    the weight layer before it (eval-mode statistics). Weights are copied; `ann` is unchanged.
+    `ann` is any model `torch.fx` can trace (`graph.layout` says what it reads). θ per layer
+    comes from `thresholds`, else from the activation's trained λ (clipped ReLU, QCFS, residual
+    noise); ReLU layers need `threshold_balance`. BatchNorm is folded into the weight layer
+    before it (eval-mode statistics). Weights are copied; `ann` is unchanged.
     """
-    check_convertible(ann)
-    ann = fold_batch_norm(ann)
-    acts = activation_layers(ann)
+    lay = check_convertible(ann)
+    ann, acts = fold_batch_norm(lay.ann), lay.activations  # folding keeps the activations
     if thresholds is None:
         if any(not hasattr(a, "threshold") for a in acts):
             raise ValueError("thresholds are needed for ReLU layers: use threshold_balance(ann, x)")

@@ -22,7 +22,8 @@ from .resnet import RESNETS, STANDARD_WIDTH, ResidualBlock, resnet
 Activation = Callable[[], nn.Module]
 ARCHS = ("mlp", "cnn", "vgg16", *RESNETS)
 # Layers that act on each time step independently and therefore convert unchanged.
-STATELESS = (nn.Linear, nn.Conv2d, nn.AvgPool2d, nn.MaxPool2d, nn.Flatten, nn.Dropout, nn.Identity)
+STATELESS = (nn.Linear, nn.Conv2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.MaxPool2d, nn.Flatten,
+             nn.Dropout, nn.Identity)
 
 
 def mlp(in_features: int, hidden: tuple[int, ...], num_classes: int,
