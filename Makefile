@@ -10,7 +10,7 @@ ORIGINS ?= 127.0.0.1:$(PORT) localhost:$(PORT)
 SERVE   = $(BIN)/panel serve dashboards/app.py --address $(ADDRESS) --port $(PORT) \
           $(ORIGINS:%=--allow-websocket-origin=%) --show
 
-.PHONY: setup lab notebooks dashboard student test unit nbtest lint bench clean
+.PHONY: setup lab notebooks dashboard student student-lab export test unit nbtest lint bench clean
 
 setup: $(STAMP)
 
@@ -25,21 +25,19 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	# nbgrader is used for its preprocessors (make student); its server extensions would log
-	# errors and add grading menus to every student's JupyterLab
+	# errors, and its JupyterLab extension adds grading menus (Validate, Create Assignment) to
+	# every student's JupyterLab: all off (tests/test_course_tools.py checks)
 	$(BIN)/jupyter server extension disable --sys-prefix nbgrader.server_extensions.formgrader \
 	  nbgrader.server_extensions.assignment_list nbgrader.server_extensions.course_list \
-	  >/dev/null 2>&1
+	  nbgrader.server_extensions.validate_assignment >/dev/null 2>&1
+	$(BIN)/jupyter labextension disable --level=sys_prefix @jupyter/nbgrader >/dev/null 2>&1
 	touch $(STAMP)
 
+# JupyterLab on the course (the instructor versions); `make notebooks` is the same.
 lab: setup
-	@if [ -f dashboards/app.py ]; then \
-	  $(SERVE); \
-	else \
-	  $(BIN)/jupyter lab notebooks; \
-	fi
-
-notebooks: setup
 	$(BIN)/jupyter lab notebooks
+
+notebooks: lab
 
 dashboard: setup
 	$(SERVE)
@@ -49,16 +47,28 @@ dashboard: setup
 student: setup
 	$(BIN)/python -m lab.exercises notebooks build/student
 
+# JupyterLab on the student versions (built first).
+student-lab: student
+	$(BIN)/jupyter lab build/student
+
+# Every notebook as a static HTML page from its stored outputs (nothing is run), readable
+# offline: MathJax is copied beside the pages, figures are the stored PNGs: build/html/.
+export: setup
+	$(BIN)/python -m lab.notebooks export notebooks build/html
+
 test: setup lint unit nbtest
 
 lint: setup
 	$(BIN)/ruff check .
 
 unit: setup
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q tests --ignore=tests/test_student_notebooks.py
 
+# The notebooks under strict nbval and their student versions run as a student runs them: one
+# notebook per pytest-xdist worker (each kernel uses one thread), two workers.
 nbtest: setup
-	$(BIN)/python -m pytest -q --nbval --nbval-current-env --nbval-cell-timeout=300 notebooks
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --nbval --nbval-current-env \
+	  --nbval-cell-timeout=300 notebooks tests/test_student_notebooks.py
 
 bench: setup
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b --quick || exit 1; done

@@ -27,7 +27,7 @@ from distributed import Client, LocalCluster
 
 from lab import bptt, cli, registry, streaming, weights
 from lab.core import config as cfg
-from lab.core import metrics, stats
+from lab.core import metrics, stats, theme
 from lab.core.results import ResultsStore
 from lab.dashboard import (
     CompareView,
@@ -51,7 +51,6 @@ from lab.dashboard import (
 )
 from lab.dashboard.engine import MAX_HISTORY, Engine, Job, live_metrics
 from lab.sweep import make
-from lab.viz import theme
 
 
 @dataclass(frozen=True)
@@ -206,7 +205,7 @@ def test_config_form_shows_the_error_next_to_the_field_and_clears_it():
     assert form.config is None
     message = form._messages["timesteps"]
     assert message.visible and "timesteps must be an integer" in message.object
-    assert "written in digits, got '2.5'" in message.object
+    assert message.object.endswith("(steps), got '2.5'")  # the CLI's and a sweep's line
     form.set(timesteps=0)
     assert "timesteps must be an integer in [1, 1024] (steps), got 0" in message.object
     assert not form._messages["epochs"].visible and not form._form_message.visible
@@ -294,9 +293,7 @@ def test_default_selection_is_the_newest_experiment_of_each_method(store):
 def test_compare_with_hundreds_of_runs(tmp_path):
     store = ResultsStore(tmp_path / "many.sqlite")
     sample.fill(store, 200)
-    start = time.perf_counter()
-    compare = CompareView(store)
-    built = time.perf_counter() - start
+    compare = CompareView(store)  # its build time: benchmarks/dashboard.py, never asserted
     assert compare.dataset in sample.DATASETS
     rows = compare.cost_rows()
     assert len(rows) == len(sample.METHODS)  # newest experiment of each method
@@ -315,7 +312,6 @@ def test_compare_with_hundreds_of_runs(tmp_path):
     assert compare.figure().layout.xaxis.title.text == "epoch"
     assert compare.figure().layout.yaxis.title.text == "training loss"
     assert "Horowitz" in compare._cost.object and compare._cost.object.count("<tr>") == 1
-    assert built < 5.0  # one read and a few table rows, not one widget per run
 
 
 def test_a_curve_is_drawn_against_the_stored_curve_its_x_names(tmp_path):

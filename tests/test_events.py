@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 
 import numpy as np
 import pytest
@@ -474,11 +473,9 @@ def test_order_gap_sweep_emits_one_on_and_one_off_edge_per_pixel():
         assert not np.allclose(sweep[0], sweep[-1])  # the bar moves
 
 
-def test_order_gap_is_deterministic_by_data_seed_and_fast():
-    task = OrderGap()
-    start = time.perf_counter()
+def test_order_gap_is_deterministic_by_data_seed():
+    task = OrderGap()  # its speed is measured by benchmarks/events.py, not asserted here
     x, y = task.generate(2000, seed=5)
-    assert time.perf_counter() - start < 1.0
     assert x.shape == (2000, 16, 2, 8, 8) and x.dtype == torch.float32
     x2, y2 = task.generate(2000, seed=5)
     assert torch.equal(x, x2) and torch.equal(y, y2)

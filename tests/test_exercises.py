@@ -388,39 +388,6 @@ def test_instructor_version_has_a_passing_check_for_every_exercise(path):
         assert output_text(cell).startswith("✓"), cell.source
 
 
-@pytest.mark.parametrize("path", WITH_EXERCISES, ids=lambda p: p.stem)
-def test_student_version_is_made_by_nbgrader_and_runs_with_checks_unsolved(path, tmp_path):
-    from jupyter_client.manager import KernelManager
-    from nbclient import NotebookClient
-    from nbval.kernel import CURRENT_ENV_KERNEL_NAME, NbvalKernelspecManager
-
-    from lab.notebooks import sliced_polling
-
-    student = ex.make_student(path, tmp_path / path.name)
-    teacher, nb = cells(path), nbformat.read(student, as_version=4)
-    assert len(nb.cells) == len(teacher)
-    for mine, theirs in zip(nb.cells, teacher, strict=True):
-        if nbgrader(theirs).get("solution"):
-            assert "raise NotImplementedError()" in mine.source
-            assert "BEGIN SOLUTION" not in mine.source
-        else:
-            assert mine.source == theirs.source
-        assert not mine.get("outputs")
-        assert not any(t.startswith("nbval") for t in mine.metadata.get("tags", []))
-        if is_check(theirs):
-            assert mine.metadata["editable"] is False and mine.metadata["deletable"] is False
-    assert "widgets" not in nb.metadata
-    assert nb.metadata["kernelspec"] == nbformat.read(path, as_version=4).metadata["kernelspec"]
-
-    sliced_polling()  # a missed wake-up would otherwise wait the whole timeout (lab.notebooks)
-    km = KernelManager(kernel_name=CURRENT_ENV_KERNEL_NAME,
-                       kernel_spec_manager=NbvalKernelspecManager())
-    NotebookClient(nb, km=km, timeout=300,
-                   resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()  # no error
-    checks = [c for c in nb.cells if is_check(c)]
-    assert checks and all(output_text(c).startswith("not solved yet: ") for c in checks)
-
-
 def test_make_student_refuses_a_solution_outside_a_solution_cell(tmp_path):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
         "x = 1\n### BEGIN SOLUTION\nx = 2\n### END SOLUTION")])
