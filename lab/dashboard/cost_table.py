@@ -157,7 +157,34 @@ def cost_csv(groups: Sequence[Group]) -> pd.DataFrame:
                 cells[f.name] = value
         for name, value in cells.items():
             columns.setdefault(name, []).append(value)
-    return pd.DataFrame(columns)
+    return spreadsheet_safe(pd.DataFrame(columns))
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads such a cell as a formula
+
+
+def safe_cell(value: object) -> object:
+    """Text that a spreadsheet would run as a formula (`=HYPERLINK(…)`, `@SUM(…)`, `-2+3`)
+    prefixed with `'`, which shows it as typed (OWASP's CSV injection advice); numbers, and
+    text that reads as one ('-0.5'), unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _numeric(value):
+        return "'" + value
+    return value
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with `safe_cell` applied to every cell and column name."""
+    out = frame.apply(lambda column: column.map(safe_cell)) if len(frame) else frame.copy()
+    out.columns = [safe_cell(c) for c in frame.columns]
+    return out
+
+
+def _numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _typed(frame: pd.DataFrame, numeric: dict[str, str]) -> pd.DataFrame:

@@ -12,6 +12,7 @@ description under the title.
 from __future__ import annotations
 
 import functools
+import html
 import math
 from collections.abc import Callable, Sequence
 
@@ -92,7 +93,9 @@ def _layout(x_title: str, y_title: str, shapes: list[dict], **x: object) -> dict
 
 
 def _name(g: Group) -> str:
-    return g.label + (f" ({len(g.runs)} seeds)" if len(g.runs) > 1 else "")
+    """The group's legend entry: its label (stored config values) escaped, since Plotly draws
+    a subset of HTML in names, hover labels and titles."""
+    return html.escape(g.label) + (f" ({len(g.runs)} seeds)" if len(g.runs) > 1 else "")
 
 
 def accuracy_figure(groups: Sequence[Group], key: str = HEADLINE,
@@ -210,7 +213,7 @@ def difference_figure(diff: Difference, method: str = "") -> go.Figure:
         shapes.append({"type": "path", "path": "M " + " L ".join(upper + lower) + " Z",
                        "xref": "x", "yref": "y", "fillcolor": _rgba(color, 0.18),
                        "line": {"width": 0}, "layer": "below"})
-    name = f"{diff.a} − {diff.b}"
+    name = f"{html.escape(diff.a)} − {html.escape(diff.b)}"
     trace = {"type": "scatter", "mode": "lines+markers", "name": name,
              "x": [x for x, _ in shown], "y": [round(d.mean_diff, 3) for _, d in shown],
              "line": {"color": color, "width": 2}, "marker": {"color": color, "symbol": marker},

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..core.results import Run
-from .cost_table import _typed
+from .cost_table import _typed, spreadsheet_safe
 from .summary import _finite, varying
 
 _CONDITION = re.compile(r"^\s*([A-Za-z_]\w*)\s*(<=|>=|!=|==|=|<|>)\s*(\S.*?)\s*$")
@@ -105,8 +105,9 @@ def runs_csv(runs: Sequence[Run]) -> pd.DataFrame:
         row |= {f"metrics.{k}": v for k, v in r.metrics.items() if not isinstance(v, list)}
         row |= {f"timings.{k}": v for k, v in r.timings.items()}
         rows.append(row)
-    return pd.DataFrame(rows, columns=None if rows else ["id", "method", "dataset", "seed",
-                                                          "status"])
+    frame = pd.DataFrame(rows, columns=None if rows else ["id", "method", "dataset", "seed",
+                                                           "status"])
+    return spreadsheet_safe(frame)
 
 
 def _round(value: object) -> float | None:

@@ -9,6 +9,7 @@ Names, units, axes and `timesteps_within` are `lab.core.metrics`'s.
 
 from __future__ import annotations
 
+import html
 import json
 import math
 from collections.abc import Callable, Iterable, Sequence
@@ -203,7 +204,8 @@ def axes(key: str) -> metrics.Curve:
     try:
         return metrics.curve(key)
     except KeyError:
-        return metrics.Curve(metrics.Metric(key.replace("_", " ")), "index")
+        # a stored name: escaped, as it becomes an axis title (Plotly draws HTML in titles)
+        return metrics.Curve(metrics.Metric(html.escape(key.replace("_", " "))), "index")
 
 
 def run_label(run: Run, group: Group | None = None) -> str:

@@ -16,7 +16,7 @@ from ...core.results import ResultsStore, Run
 from ...sweep import MAX_SEEDS
 from ..engine import Engine, Job
 from ..forms import ConfigForm
-from .style import ACCENT, badge, heading, summary_line
+from .style import ACCENT, badge, escaped, heading, markdown_text, summary_line
 
 DEMO_METHOD = "bptt"
 
@@ -60,9 +60,11 @@ class JobCard(pn.viewable.Viewer):
         ended = self.shown_active and not job.active
         self.shown_active = job.active
         config = job.config
-        self._title.object = (f"<b>{job.method}</b> on {getattr(config, 'dataset', '—')}"
+        self._title.object = (f"<b>{escaped(job.method)}</b> on "
+                              f"{escaped(getattr(config, 'dataset', '—'))}"
                               f" · {_seeds(job)} &nbsp;{badge(job.status)}"
-                              f'<div style="color:#666;font-size:12px">{_what(job)}</div>')
+                              f'<div style="color:#666;font-size:12px">{escaped(_what(job))}'
+                              "</div>")
         self._bar.value = round(1000 * job.fraction)
         self._bar.bar_color = {"finished": "success", "failed": "danger",
                                "cancelled": "secondary"}.get(job.status, "primary")
@@ -70,19 +72,21 @@ class JobCard(pn.viewable.Viewer):
         self._cancel.visible = job.active
         self._cancel.disabled = job.cancelling
         self._show.visible = job.status == "finished"
-        self._error.object = f"**The run failed:** `{job.error}`" if job.error else ""
+        self._error.object = (f"**The run failed:** <code>{markdown_text(job.error)}</code>"
+                              if job.error else "")
         self._error.visible = job.error is not None
         self._update_trends()
         return ended
 
     def _status_text(self) -> str:
         job = self.job
+        message = escaped(job.message)  # a method's progress line: may quote a file name
         if job.status == "queued":
             ahead = self.jobs.ahead_of(job)
-            return (f"{job.message}: {ahead} run{'s' * (ahead != 1)} ahead of it" if ahead
-                    else job.message)
+            return (f"{message}: {ahead} run{'s' * (ahead != 1)} ahead of it" if ahead
+                    else message)
         done, total = job.count("finished", "failed", "cancelled"), len(job.runs)
-        text = f"{job.message} · {job.elapsed:.1f} s"
+        text = f"{message} · {job.elapsed:.1f} s"
         if total > 1:
             text = f"{done}/{total} runs done · " + text
         if job.remaining is not None:
@@ -263,7 +267,8 @@ class LaunchView(pn.viewable.Viewer):
         self.form.set(**known)
         dropped = [k for k in run.config if k not in known]
         self._loaded.object = (f"Filled from run #{run.id}"
-                               + (f"; left out (no longer in the Config): {', '.join(dropped)}"
+                               + ("; left out (no longer in the Config): "
+                                  f"{markdown_text(', '.join(dropped))}"
                                   if dropped else "") + ".")
         self._loaded.visible = True
         return dropped

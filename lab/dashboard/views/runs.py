@@ -17,7 +17,7 @@ from ...core.results import ResultsStore, Run
 from .. import run_table
 from ..forms import command_line
 from ..hidden import HiddenRuns
-from .style import STATUS_COLORS, TABLE_CSS, badge
+from .style import STATUS_COLORS, TABLE_CSS, badge, escaped, markdown_text
 
 COPY_JS = """
 const done = (label) => {
@@ -58,8 +58,10 @@ class RunsView(pn.viewable.Viewer):
         self._table.param.watch(lambda _: self._show_details(), "selection")
         self._filter_error = pn.pane.HTML("", visible=False, css_classes=["filter-error"],
                                           styles={"color": "#c62828", "font-size": "12px"})
-        self._details = pn.pane.Markdown("Click a row to see its configuration and results.",
-                                         sizing_mode="stretch_width", styles={"color": "#333"})
+        # HTML built here, every stored string `escaped`: a store is a file people share.
+        self._details = pn.pane.HTML("Click a row to see its configuration and results.",
+                                     sizing_mode="stretch_width", styles={"color": "#333"},
+                                     css_classes=["run-details"])
         self._error = pn.pane.Alert("", alert_type="danger", visible=False)
         self._command = pn.widgets.TextAreaInput(
             label="the same run from a terminal", rows=2, auto_grow=True,
@@ -126,16 +128,20 @@ class RunsView(pn.viewable.Viewer):
             run_table.parse_filter(self.where)
             self._filter_error.visible = False
         except ValueError as err:
-            self._filter_error.object, self._filter_error.visible = str(err), True
+            self._filter_error.object, self._filter_error.visible = escaped(err), True
         shown = self.shown()
-        self._table.value = run_table.runs_frame(shown, self._hidden_ids,
-                                               run_table.config_columns(shown))
+        frame = run_table.runs_frame(shown, self._hidden_ids, run_table.config_columns(shown))
+        titles = {c: escaped(c) for c in frame.columns}  # Tabulator writes titles as HTML
+        if titles != self._table.titles:
+            self._table.titles = titles
+        self._table.value = frame
         ids = [r.id for r in shown]
         if self.selected is None or self.selected.id not in ids:
             self._table.selection = []
             if self.selected is not None:
                 self._clear_details(
-                    f"Run #{self.selected.id} is hidden: tick *show hidden runs* to restore it."
+                    f"Run #{self.selected.id} is hidden: tick <i>show hidden runs</i> to "
+                    "restore it."
                     if self.selected.id in self._hidden_ids and not self.show_hidden
                     else "Click a row to see its configuration and results.")
         elif self._table.selection != [ids.index(self.selected.id)]:
@@ -150,16 +156,24 @@ class RunsView(pn.viewable.Viewer):
             return
         run = shown[rows[0]]
         hidden = " (hidden)" if run.id in self._hidden_ids else ""
-        lines = [f"#### Run #{run.id}: {run.method} on {run.dataset} {badge(run.status)}{hidden}",
-                 "**config** " + ", ".join(f"`{k}={v}`" for k, v in run.config.items())]
+        lines = [f"<h4>Run #{run.id}: {escaped(run.method)} on {escaped(run.dataset)} "
+                 f"{badge(run.status)}{hidden}</h4>",
+                 "<b>config</b> " + ", ".join(f"<code>{escaped(k)}={escaped(v)}</code>"
+                                             for k, v in run.config.items())]
         if run.metrics:
-            lines.append("**metrics** " + ", ".join(f"`{k}={_short(v)}`"
-                                                    for k, v in run.metrics.items()))
+            lines.append("<b>metrics</b> " + ", ".join(
+                f"<code>{escaped(k)}={escaped(_short(v))}</code>" for k, v in run.metrics.items()))
         if run.timings:
-            lines.append("**timings** " + ", ".join(f"`{k}={v:.2f} s`"
-                                                    for k, v in run.timings.items()))
-        self._details.object = "\n\n".join(lines)
-        self._error.object = f"**Error:** `{run.error}`" if run.error else ""
+            lines.append("<b>timings</b> " + ", ".join(
+                f"<code>{escaped(k)}={escaped(_seconds(v))}</code>"
+                for k, v in run.timings.items()))
+        gap = layer_gap_html(run.curves)  # conversion runs: the per-layer gap, numbers only
+        if gap:
+            lines.append(gap)
+        self._details.object = "".join(f"<p>{line}</p>" if i else line
+                                       for i, line in enumerate(lines))
+        self._error.object = (f"**Error:** <code>{markdown_text(run.error)}</code>"
+                              if run.error else "")
         self._error.visible = bool(run.error)
         self.selected = run
         self._hide.label = "Restore this run" if run.id in self._hidden_ids else "Hide this run"
@@ -197,7 +211,7 @@ class RunsView(pn.viewable.Viewer):
                 self._nir_bytes = buffer.getvalue()
             except (weights.WeightsError, export.ExportError) as err:
                 self._nir.disabled, self._nir.label = True, "NIR: not expressible"
-                self._details.object += f"\n\n**NIR** {err}"
+                self._details.object += f"<p><b>NIR</b> {escaped(err)}</p>"
 
     def weights_zip(self) -> io.BytesIO:
         """The selected run's weights folder (safetensors and model.json), zipped."""
@@ -231,3 +245,8 @@ class RunsView(pn.viewable.Viewer):
 
 def _short(value: object) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _seconds(value: object) -> str:
+    """A stored timing as 'x.xx s' (a value that is not a number, as stored)."""
+    return f"{value:.2f} s" if isinstance(value, int | float) else str(value)

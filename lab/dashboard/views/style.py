@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 import panel as pn
 
 from ... import registry
@@ -35,6 +38,21 @@ def extension() -> None:
     pn.extension(*EXTENSIONS, notifications=True, design="bootstrap")
 
 
+def escaped(value: object) -> str:
+    """Stored text (a config value, method, dataset, error...) as HTML text: markup in it shows
+    as typed and never runs. A store is a file people share: what it holds is data."""
+    return html.escape(str(value))
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~:=$^])")
+
+
+def markdown_text(value: object) -> str:
+    """Stored text inside a Markdown pane, shown as typed on one line: Markdown's punctuation
+    backslash-escaped (no emphasis, code span, link or heading), then `escaped` (no HTML)."""
+    return escaped(_MARKDOWN.sub(r"\\\1", " ".join(str(value).split())))
+
+
 def heading(text: str) -> pn.pane.HTML:
     return pn.pane.HTML(f'<div style="font-size:1.05rem;font-weight:600">{text}</div>',
                         margin=(5, 10, 0, 10))
@@ -44,7 +62,7 @@ def badge(status: str) -> str:
     """A run's status as a coloured pill."""
     color = STATUS_COLORS.get(status, "#546e7a")
     return (f'<span style="background:{color};color:white;border-radius:10px;'
-            f'padding:1px 9px;font-size:12px">{status}</span>')
+            f'padding:1px 9px;font-size:12px">{escaped(status)}</span>')
 
 
 def summary_line(method: str) -> str:

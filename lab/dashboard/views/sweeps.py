@@ -19,7 +19,7 @@ from ...sweep import MAX_SEEDS, Spec, make, parse_grid, report
 from ...sweep.command import DEFAULT_SEEDS
 from ..engine import Engine, Job
 from .launch import JobCard, demo_method
-from .style import STATUS_COLORS, heading
+from .style import STATUS_COLORS, escaped, heading
 
 SWEEPS_CSS = """
 table.sweeps-table {border-collapse: collapse; font-size: 13px; width: 100%;}
@@ -34,8 +34,12 @@ table.sweeps-table {border-collapse: collapse; font-size: 13px; width: 100%;}
 
 
 def grid_text(grid: dict[str, list[Any]]) -> str:
-    """`timesteps=2,4 · epochs=3`; 'defaults' for an empty grid."""
-    return " · ".join(f"{k}={','.join(map(str, v))}" for k, v in grid.items()) or "defaults"
+    """`timesteps=2,4 · epochs=3`; 'defaults' for an empty grid (a stored grid that is not a
+    table of lists: as stored)."""
+    if not isinstance(grid, dict):
+        return str(grid)
+    return " · ".join(f"{k}={','.join(map(str, v)) if isinstance(v, list) else v}"
+                      for k, v in grid.items()) or "defaults"
 
 
 def stored_spec(sweep: Sweep) -> Spec | None:
@@ -82,8 +86,10 @@ def sweeps_table(rows: list[dict[str, Any]]) -> str:
         else:
             done = "— (its grid is no longer valid here)"
         started = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["created"]))
-        cells = (f"#{r['id']}", r["method"], html.escape(r["grid"]), r["seeds"], done,
-                 f"<span style='color:{color};font-weight:600'>{r['status']}</span>", started)
+        cells = (f"#{escaped(r['id'])}", escaped(r["method"]), escaped(r["grid"]),
+                 escaped(r["seeds"]), done,
+                 f"<span style='color:{color};font-weight:600'>{escaped(r['status'])}</span>",
+                 started)
         body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     return (f"<table class='sweeps-table'><thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(body)}</tbody></table>")
