@@ -2,6 +2,8 @@
 `python -m lab sweep <method> --grid FIELD=V1,V2 --seeds N`.
 `python -m lab export RUN_ID --nir FILE [--target SIMULATOR]` writes a run's trained SNN as a NIR
 graph.
+`python -m lab diagnose RUN_ID` (or `--model MODULE:ATTR --state-dict FILE`) says, layer by
+layer, where a converted network loses accuracy at low T and what to change.
 
 Every field of a method's `Config` dataclass is a flag (`batch_size` → `--batch-size`).
 `--preset NAME` takes the flags' defaults from `presets/NAME.toml` (`lab.presets`); flags given
@@ -17,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import NoReturn
 
-from . import methods, presets
+from . import diagnose_command, methods, presets
 from .core.config import ConfigError, FieldSpec, specs
 from .sweep import command as sweep_command
 
@@ -111,6 +113,7 @@ def _parser(preset: presets.Preset | None = None, flags_of: Iterable[str] | None
                                 "neurons state their input: lab and spikingjelly r = 1/dt, "
                                 "snntorch r = 1 (default: lab)")
     _add_store_flag(exporting)
+    _add_store_flag(diagnose_command.add_parser(commands))
     return parser
 
 
@@ -206,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
             return sweep_command.main(args)
         if args.command == "export":
             return _export(args)
+        if args.command == "diagnose":
+            return diagnose_command.main(args)
         return _run(args) if args.command == "run" else _results(args)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -265,3 +265,161 @@ def test_same_accuracy_as_spikingjelly_at_large_T():
     assert ann_accuracy > 80  # a trained network, not chance
     for t in (32, 64):
         assert abs(float(theirs[t - 1]) - float(mine[t - 1])) <= 1.0
+
+
+# --- the diagnosis ------------------------------------------------------------------------
+
+def _data(n: int = 96, seed: int = 0, shape=(1, 8, 8), classes: int = 5):
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(n, *shape, generator=g), torch.randint(0, classes, (n,), generator=g)
+
+
+def test_diagnosis_of_a_residual_model_agrees_with_the_labs_measurements():
+    net, (x, y) = _tiny(2), _data()
+    d = conversion.diagnose(net, (x, y), timesteps=(1, 4, 16), percentiles=(99.0, 100.0),
+                            v_inits=(0.0, 0.5))
+    x_cal, x_val, y_val = x[:48], x[48:], y[48:]
+    assert (d.calibration_samples, d.validation_samples) == (48, 48)
+    assert [layer.name for layer in d.layers] == graph.layout(net).names
+    thresholds = conversion.threshold_balance(net, x_cal, 99.9)
+    assert d.current.thresholds == tuple(thresholds) and d.current.percentile == 99.9
+    snn = conversion.convert(net, thresholds, v_init=0.5)
+    sim = conversion.simulate_accuracy(snn, x_val, y_val, 16)
+    for T in (1, 4, 16):
+        assert d.accuracy[T] == pytest.approx(sim.accuracy_at(T))
+        gaps = conversion.residual_gap(net, snn, x_val, T)
+        for layer, gap in zip(d.layers, gaps, strict=True):
+            assert layer.gap_mean[T] == pytest.approx(gap.mean, abs=1e-6)
+            assert layer.gap_std[T] == pytest.approx(gap.std, abs=1e-6)
+    for layer in d.layers:
+        silent = [layer.silent[T] for T in d.timesteps]
+        assert all(0 <= s <= 1 for s in silent) and silent == sorted(silent, reverse=True)
+        assert 0 <= layer.clipped <= 0.02  # the 99.9th percentile clips about 0.1 %
+        assert layer.floor is None  # ReLU: no T = L
+    assert len(d.candidates) == 1 + 4  # current, then 2 percentiles × 2 v_init
+    best = min(s.timesteps_within or 10**9 for s in d.candidates)
+    assert (d.recommended.timesteps_within or 10**9) == best
+    text = str(d)
+    assert "Recommendation" in text and "relu_2" in text and "Gap std" in text
+    assert not net.training
+
+
+def test_diagnosis_reads_the_floor_of_qcfs_layers_at_T_equal_L():
+    torch.manual_seed(0)
+    ann = models.mlp(64, (32, 24), 5, lambda: QCFS(4, 1.5)).eval()
+    d = conversion.diagnose(ann, _data(), timesteps=(1, 2, 8))
+    assert d.timesteps == (1, 2, 4, 8)  # T = L added
+    assert d.current.percentile is None and d.current.thresholds == (1.5, 1.5)
+    first, second = d.layers
+    assert first.levels == 4 and first.floor < 1e-6  # constant input at T = L: no error
+    assert second.floor == second.gap_std[4] and second.floor > 0
+    assert len(d.candidates) == 2  # λ with the two v_init
+    assert "Floor" in str(d)
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"timesteps": (0, 2)}, "timesteps"), ({"percentile": 0.0}, "percentile"),
+    ({"v_init": 1.0}, "v_init"), ({"calibration_data": "images"}, "calibration_data")])
+def test_diagnosis_refuses_bad_input_by_name(kwargs, match):
+    args = {"calibration_data": _data(8), **kwargs}
+    with pytest.raises(ValueError, match=match):
+        conversion.diagnose(_tiny(), **args)
+
+
+def test_diagnosis_figures():
+    from lab.core import theme
+    from lab.viz.diagnosis import diagnosis_figure, stored_gap_figure
+
+    torch.manual_seed(0)
+    d = conversion.diagnose(models.mlp(64, (16,), 5).eval(), _data(), timesteps=(1, 4),
+                            percentiles=(100.0,), v_inits=(0.5,))
+    fig = diagnosis_figure(d)
+    names = [t.name for t in fig.data]
+    assert names[:2] == ["T = 1", "T = 4"] and names[-1] == "ANN"
+    assert theme.description(fig)
+    assert stored_gap_figure({"accuracy_per_timestep": [1.0]}) is None
+    stored = stored_gap_figure({"gap_std_per_layer_T2": [0.1, 0.2], "gap_std_per_layer_T1": [0.3]})
+    assert [t.name for t in stored.data] == ["T = 1", "T = 2"]
+
+
+# --- where users meet it: the CLI and the dashboard ---------------------------------------
+
+NET_MODULE = '''
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2, self.out = nn.Linear(64, 32), nn.Linear(32, 32), nn.Linear(32, 10)
+
+    def forward(self, x):
+        h = F.relu(self.fc1(torch.flatten(x, 1)))
+        return self.out(F.relu(h + self.fc2(h)))
+
+
+class Pooled(nn.Module):
+    def forward(self, x):
+        return F.max_pool2d(x, 2).flatten(1)
+'''
+
+
+def test_cli_diagnoses_your_own_class(tmp_path, monkeypatch, capsys):
+    from lab import cli
+
+    (tmp_path / "mynet_for_test.py").write_text(NET_MODULE)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import mynet_for_test
+
+    torch.save(mynet_for_test.Net().state_dict(), tmp_path / "net.pt")
+    code = cli.main(["diagnose", "--model", "mynet_for_test:Net", "--state-dict", "net.pt",
+                     "--timesteps", "1,4", "--figure", str(tmp_path / "d.html")])
+    out = capsys.readouterr().out
+    assert code == 0 and "Recommendation" in out and "relu_1" in out
+    assert (tmp_path / "d.html").exists()
+    for argv, match in [(["--model", "mynet_for_test:Pooled"], "max_pool2d"),
+                        (["--model", "mynet_for_test:Nope"], "Nope"),
+                        (["--model", "mynet_for_test:Net", "--state-dict", "missing.pt"],
+                         "missing.pt"),
+                        (["--model", "mynet_for_test:Net", "--timesteps", "0"], "timesteps"),
+                        ([], "RUN_ID or --model")]:
+        assert cli.main(["diagnose", *argv]) == 2
+        err = capsys.readouterr().err
+        assert match in err and err.count("\n") == 1
+
+
+def test_cli_diagnoses_a_stored_conversion_run(tmp_path, capsys):
+    from lab import cli
+
+    path = str(tmp_path / "r.sqlite")
+    assert cli.main(["run", "conversion", "--variant", "qcfs", "--epochs", "1", "--timesteps",
+                     "4", "--results", path, "--quiet", "--device", "cpu"]) == 0
+    capsys.readouterr()
+    assert cli.main(["diagnose", "1", "--results", path, "--timesteps", "1,2"]) == 0
+    out = capsys.readouterr().out
+    assert "θ = trained λ" in out and "T=4" in out  # L = 4 is added to the grid
+    assert cli.main(["diagnose", "7", "--results", path]) == 2
+    assert "run 7" in capsys.readouterr().err
+
+
+def test_dashboard_run_details_show_the_stored_per_layer_gap(tmp_path):
+    from lab.core.results import ResultsStore
+    from lab.dashboard.layer_gap import layer_gap_html
+    from lab.dashboard.views.runs import RunsView
+
+    store = ResultsStore(tmp_path / "runs.sqlite")
+    run = store.start("conversion", "digits", 0, {"seed": 0, "note": "<b>x</b>"}, "test")
+    store.finish(run, {"accuracy": 90.0}, {"gap_mean_per_layer_T1": [-0.1, 0.2],
+                                           "gap_std_per_layer_T1": [0.25],
+                                           "gap_std_per_layer_T2": [0.125, 0.5]}, {})
+    html = layer_gap_html(store.get(run).curves)
+    assert "<th>T = 1</th><th>T = 2</th>" in html and "-0.100 ± 0.250" in html
+    assert "+0.200 ± –" in html  # a value the run did not store
+    assert layer_gap_html({"accuracy_per_timestep": [1.0]}) is None
+    view = RunsView(store)
+    view._table.selection = [0]
+    assert "gap per IF layer" in view._details.object
+    assert "&lt;b&gt;x" in view._details.object  # stored text stays text

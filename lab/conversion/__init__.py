@@ -10,10 +10,12 @@ arrive unevenly push v[T] out of [0, θ), and the spike count then misrepresents
 residual error. The package, one idea a module:
 
     activations   the ANN's activations: clipped ReLU, QCFS, QCFS + residual noise
+    graph         any traceable model (torch.fx) read into the lab's layout, or refused by name
     fold          BatchNorm folded into the Linear or Conv2d before it
-    convert       ANN → SNN (folding BatchNorm first)
+    convert       ANN → SNN (layout, then folding BatchNorm)
     calibration   thresholds by percentile; the per-layer gap SNN − ANN; σ fitted to it
     residual      accuracy at every T and the residual potential per layer, from one run
+    diagnosis     per layer and per T, where a converted network loses accuracy; what to change
     comparison    residual noise against QCFS(L) and QCFS(L = T) over seeds, paired
     cifar         CIFAR-10/100 (now registered datasets, read by lab.core.cifar)
     experiment    the method: Config, train the ANN, convert, measure, `run`
@@ -22,6 +24,7 @@ residual error. The package, one idea a module:
 from .activations import NOISE_KINDS, QCFS, ClippedReLU, ResidualNoise, floor_ste, qcfs
 from .calibration import Gap, fit_noise, residual_gap, threshold_balance
 from .convert import ACTIVATIONS, CONVERTIBLE, activation_layers, check_convertible, convert
+from .diagnosis import Diagnosis, LayerDiagnosis, Setting, diagnose
 from .experiment import (
     CALIBRATION_SAMPLES,
     MECHANISM_TIMESTEPS,
@@ -36,6 +39,7 @@ from .experiment import (
     train_ann,
 )
 from .fold import fold_batch_norm, fold_layer
+from .graph import Layout, NotConvertible, layout
 from .residual import (
     HISTOGRAM_BINS,
     HISTOGRAM_RANGE,
@@ -50,8 +54,10 @@ from .residual import (
 __all__ = [
     "ACTIVATIONS", "CALIBRATION_SAMPLES", "CONVERTIBLE", "HISTOGRAM_BINS", "HISTOGRAM_RANGE",
     "MECHANISM_TIMESTEPS", "NOISE_KINDS", "QCFS", "TIMESTEPS", "VARIANTS", "ClippedReLU",
-    "Config", "Gap", "LayerRecord", "Outcome", "ResidualNoise", "Simulation", "activation",
-    "activation_layers", "build_ann", "check_convertible", "convert", "experiment", "fit_noise",
-    "floor_ste", "fold_batch_norm", "fold_layer", "histogram_edges", "ideal_spike_count", "qcfs",
-    "networks", "residual_gap", "run", "simulate_accuracy", "threshold_balance", "train_ann",
+    "Config", "Diagnosis", "Gap", "LayerDiagnosis", "LayerRecord", "Layout", "NotConvertible",
+    "Outcome", "ResidualNoise", "Setting", "Simulation", "activation", "activation_layers",
+    "build_ann", "check_convertible", "convert", "diagnose", "experiment", "fit_noise",
+    "floor_ste", "fold_batch_norm", "fold_layer", "histogram_edges", "ideal_spike_count",
+    "layout", "networks", "qcfs", "residual_gap", "run", "simulate_accuracy",
+    "threshold_balance", "train_ann",
 ]

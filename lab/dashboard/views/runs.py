@@ -17,6 +17,7 @@ from ...core.results import ResultsStore, Run
 from .. import run_table
 from ..forms import command_line
 from ..hidden import HiddenRuns
+from ..layer_gap import layer_gap_html
 from .style import STATUS_COLORS, TABLE_CSS, badge, escaped, markdown_text
 
 COPY_JS = """

@@ -1,0 +1,76 @@
+"""Figures of a conversion diagnosis (`lab.conversion.diagnosis`): per layer and per T.
+
+`diagnosis_figure(d)`: left, each IF layer's gap std (SNN rate − ANN activation, in θ), one
+line per T, where the error starts and whether it compounds with depth; right, the validation
+accuracy against T of the current and the recommended setting with the ANN's as a dashed
+reference. `stored_gap_figure(curves)`: the per-layer gap a conversion run stored (the
+dashboard's run details). Data is rounded so stored notebooks stay small.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ..conversion.diagnosis import Diagnosis
+from ..core import theme
+
+DIGITS = 4
+_SEQUENTIAL = ("#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b")
+
+
+def _shade(i: int, n: int) -> str:
+    """Light (small T) to dark (large T) blue, spread over the palette."""
+    k = 0 if n <= 1 else round(i * (len(_SEQUENTIAL) - 1) / (n - 1))
+    return _SEQUENTIAL[k]
+
+
+def diagnosis_figure(d: Diagnosis) -> go.Figure:
+    """Gap std per layer at every T (left) and accuracy against T (right)."""
+    fig = make_subplots(1, 2, column_widths=[0.55, 0.45], horizontal_spacing=0.12,
+                        subplot_titles=("gap std per IF layer (units of θ)",
+                                        "validation accuracy (%)"))
+    names = [layer.name for layer in d.layers]
+    for i, T in enumerate(d.timesteps):
+        fig.add_scatter(x=names, y=[round(layer.gap_std[T], DIGITS) for layer in d.layers],
+                        name=f"T = {T}", mode="lines+markers",
+                        line={"color": _shade(i, len(d.timesteps))}, legendgroup="gap",
+                        row=1, col=1)
+    ts = list(d.timesteps)
+    for setting, key, label in ((d.current, "threshold_balancing", "current"),
+                                (d.recommended, "qcfs", "recommended")):
+        fig.add_scatter(x=ts, y=[round(setting.accuracy[T], 2) for T in ts],
+                        name=f"{label}: {setting.describe()}", **theme.trace_style(key),
+                        row=1, col=2)
+        if setting == d.recommended and d.recommended == d.current:
+            break
+    fig.add_scatter(x=[ts[0], ts[-1]], y=[round(d.ann_accuracy, 2)] * 2, name="ANN",
+                    **theme.trace_style("ann"), row=1, col=2)
+    fig.update_xaxes(type="category", title_text="IF layer (input side first)", row=1, col=1)
+    fig.update_xaxes(type="log", tickvals=ts, title_text="timesteps T", row=1, col=2)
+    fig.update_yaxes(rangemode="tozero", row=1, col=1)
+    fig.update_layout(title=f"Where the conversion of {d.model} loses accuracy", height=460,
+                      margin={"b": 40, "l": 50, "r": 10}, legend={"orientation": "h", "y": -0.3})
+    return theme.describe(fig, "Gap: SNN rate − ANN activation on validation images, in θ; "
+                               "a std rising with depth is the residual error compounding.")
+
+
+def stored_gap_figure(curves: Mapping[str, list[float]]) -> go.Figure | None:
+    """The per-layer gap std a conversion run stored (`gap_std_per_layer_T{T}`), or None."""
+    keys = sorted((int(k.rsplit("T", 1)[1]), k) for k in curves
+                  if k.startswith("gap_std_per_layer_T"))
+    if not keys:
+        return None
+    fig = go.Figure()
+    for i, (T, key) in enumerate(keys):
+        values = curves[key]
+        fig.add_scatter(x=[f"layer {j}" for j in range(1, len(values) + 1)],
+                        y=[round(v, DIGITS) for v in values], name=f"T = {T}",
+                        mode="lines+markers", line={"color": _shade(i, len(keys))})
+    fig.update_layout(title="Gap std per IF layer", xaxis={"type": "category"},
+                      yaxis={"title": "gap std (units of θ)", "rangemode": "tozero"},
+                      height=320, margin={"b": 40, "l": 50, "r": 10})
+    return theme.describe(fig, "SNN rate − ANN activation on the test images, in θ, as the run "
+                               "stored it.")
