@@ -21,6 +21,7 @@ from typing import NoReturn
 
 from . import diagnose_command, methods, presets
 from .core.config import ConfigError, FieldSpec, specs
+from .core.terminal import printable
 from .sweep import command as sweep_command
 
 # Only what builds the parser is imported above: torch, NIR, snnTorch, scipy and Dask come in
@@ -31,7 +32,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (no usage block): `error: ...`, exit code 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"error: {message}\n")
+        self.exit(2, f"error: {printable(message)}\n")
 
 
 def _typed(spec: FieldSpec) -> Callable[[str], object]:
@@ -158,6 +159,8 @@ def _results(args: argparse.Namespace) -> int:
 
     store = ResultsStore(args.results, readonly=True)
     runs = store.runs(args.method, args.dataset)
+    for line in store.skipped:  # a corrupt row: one line each, the others still listed
+        print(f"warning: {printable(line)}", file=sys.stderr)
     if not runs:
         print(f"no runs in {store.path}; try: python -m lab run bptt")
         return 0
@@ -166,8 +169,10 @@ def _results(args: argparse.Namespace) -> int:
     for r in runs:
         acc = r.metrics.get("accuracy")
         started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.started_at))
-        print(f"{r.id:>4}  {r.method:<18} {r.dataset:<8} {r.seed:>4}  {r.status:<11} "
-              f"{_fmt(acc) if acc is not None else '-':>8}  {started}")
+        method, dataset, status = (printable(t) for t in (r.method, r.dataset, r.status))
+        shown = printable(_fmt(acc)) if acc is not None else "-"  # stored text: sanitised
+        print(f"{r.id:>4}  {method:<18} {dataset:<8} {r.seed:>4}  {status:<11} "
+              f"{shown:>8}  {started}")
     return 0
 
 
@@ -180,7 +185,7 @@ def _export(args: argparse.Namespace) -> int:
         path = export.export_run(args.run_id, args.nir, ResultsStore(args.results),
                                  convention=args.target)
     except (weights.WeightsError, export.ExportError, OSError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {printable(err)}", file=sys.stderr)
         return 2
     print(f"run {args.run_id}: its SNN written to {path}")
     return 0
@@ -213,15 +218,15 @@ def main(argv: list[str] | None = None) -> int:
             return diagnose_command.main(args)
         return _run(args) if args.command == "run" else _results(args)
     except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {printable(err)}", file=sys.stderr)
         return 2
     except ValueError as err:  # an unusable results path, from ResultsStore
         if "results" not in str(err):
             raise
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {printable(err)}", file=sys.stderr)
         return 2
     except registry.RunFailed as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {printable(err)}", file=sys.stderr)
         return 1
     except (KeyboardInterrupt, RunCancelled):
         print("cancelled: the run is stored as cancelled", file=sys.stderr)

@@ -15,6 +15,7 @@ older schema is migrated when opened, inside one transaction: nothing is lost.
 from __future__ import annotations
 
 import json
+import math
 import os
 import socket
 import sqlite3
@@ -109,7 +110,13 @@ class Sweep:
 
 
 class ResultsStore:
-    """Read and write runs in one SQLite file; safe across threads and processes."""
+    """Read and write runs in one SQLite file; safe across threads and processes.
+
+    A row that is not what the lab writes (edited by hand, another program, a bad disk) is
+    data, not a crash: `runs()` and `sweeps()` leave it out and say why in `skipped`.
+    """
+
+    skipped: tuple[str, ...] = ()  # one line per row the last runs() or sweeps() left out
 
     def __init__(self, path: str | os.PathLike | None = None, readonly: bool = False) -> None:
         """`readonly=True` opens an existing database for reading only (listing works on a
@@ -215,6 +222,11 @@ class ResultsStore:
             (_json(metrics), _json(curves), _json(timings), time.time(), run_id),
         )
 
+    def discard(self, run_id: int) -> None:
+        """Delete run `run_id` while it is still `running`: a run refused while loading its data
+        never took place (`registry.execute`); an ended run is never deleted."""
+        self._write("DELETE FROM runs WHERE id=? AND status='running'", (run_id,))
+
     def fail(self, run_id: int, error: str, status: str = "failed") -> None:
         """Mark a run `failed` (or `cancelled`) with its error message."""
         if status not in ("failed", "cancelled"):
@@ -251,14 +263,23 @@ class ResultsStore:
                               ("status", status), ("sweep_id", sweep_id)):
             if value is not None and value != "":
                 sql, args = sql + f" AND {column}=?", [*args, value]
-        return [_to_run(r) for r in self._read(sql + " ORDER BY id DESC", args)]
+        runs, skipped = [], []
+        for row in self._read(sql + " ORDER BY id DESC", args):
+            try:
+                runs.append(_to_run(row))
+            except ValueError as err:  # a row written by hand or by another program: data
+                skipped.append(f"run {row['id']} of {self.path} is corrupt and was skipped: "
+                               f"{err}")
+        self.skipped = tuple(skipped)
+        return runs
 
     def get(self, run_id: int) -> Run:
-        """One run by id; KeyError if there is none."""
+        """One run by id; KeyError if there is none (or its row is corrupt, saying so)."""
         found = self.runs(run_id=run_id)
         if found:
             return found[0]
-        raise KeyError(f"no run with id {run_id} in {self.path}")
+        raise KeyError(self.skipped[0] if self.skipped else f"no run with id {run_id} in "
+                       f"{self.path}")
 
     def start_sweep(self, method: str, spec: dict[str, Any]) -> int:
         """Insert a `running` sweep for this process (its client) and return its id."""
@@ -280,8 +301,16 @@ class ResultsStore:
         sql, args = "SELECT * FROM sweeps", []
         if method:
             sql, args = sql + " WHERE method=?", [method]
-        return [Sweep(r["id"], r["method"], json.loads(r["spec"]), _status(r), r["created_at"])
-                for r in self._read(sql + " ORDER BY id DESC", args)]
+        sweeps, skipped = [], []
+        for r in self._read(sql + " ORDER BY id DESC", args):
+            try:
+                sweeps.append(Sweep(r["id"], _text(r, "method"), _object(r, "spec"), _status(r),
+                                    _number(r, "created_at")))
+            except ValueError as err:
+                skipped.append(f"sweep {r['id']} of {self.path} is corrupt and was skipped: "
+                               f"{err}")
+        self.skipped = tuple(skipped)
+        return sweeps
 
 
 def _json(value: Any) -> str:
@@ -295,10 +324,61 @@ def _machine(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _to_run(row: sqlite3.Row) -> Run:
-    return Run(row["id"], row["method"], row["dataset"], row["seed"], json.loads(row["config"]),
-               _status(row), json.loads(row["metrics"]), json.loads(row["curves"]),
-               json.loads(row["timings"]), row["error"], row["version"], row["started_at"],
-               row["finished_at"], row["sweep_id"], json.loads(row["machine"]))
+    """The row as a Run, every column checked (`_text`, `_object`, ...): a ValueError naming
+    the first column that is not what the lab writes."""
+    curves = _object(row, "curves")
+    for name, values in curves.items():
+        if not isinstance(values, list) or not all(_numbers(v) for v in values):
+            raise ValueError(f"its curve {name!r} is not a list of numbers")
+    timings = _object(row, "timings")
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in timings.values()):
+        raise ValueError("its timings are not all numbers")
+    _text(row, "status"), _number(row, "started_at")  # before `_status` reads them
+    return Run(_integer(row, "id"), _text(row, "method"), _text(row, "dataset"),
+               _integer(row, "seed"), _object(row, "config"), _status(row),
+               _object(row, "metrics"), curves, timings,
+               _text(row, "error") if row["error"] is not None else None,
+               _text(row, "version"), _number(row, "started_at"),
+               _number(row, "finished_at") if row["finished_at"] is not None else None,
+               _integer(row, "sweep_id") if row["sweep_id"] is not None else None,
+               _object(row, "machine"))
+
+
+def _object(row: sqlite3.Row, column: str) -> dict[str, Any]:
+    """A JSON column that holds an object (a table of values)."""
+    try:
+        value = json.loads(row[column])
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"its {column} is not JSON ({err})") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"its {column} is JSON {type(value).__name__}, not an object")
+    return value
+
+
+def _text(row: sqlite3.Row, column: str) -> str:
+    if not isinstance(row[column], str):
+        raise ValueError(f"its {column} is {row[column]!r}, not text")
+    return row[column]
+
+
+def _integer(row: sqlite3.Row, column: str) -> int:
+    if not isinstance(row[column], int):
+        raise ValueError(f"its {column} is {row[column]!r}, not an integer")
+    return row[column]
+
+
+def _number(row: sqlite3.Row, column: str) -> float:
+    value = row[column]
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"its {column} is {value!r}, not a finite number")
+    return value
+
+
+def _numbers(value: object) -> bool:
+    """A number, None, or a list of them (curves may nest one level per step)."""
+    if isinstance(value, list):
+        return all(_numbers(v) for v in value)
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
 
 
 def _status(row: sqlite3.Row) -> str:

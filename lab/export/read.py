@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from ..core.models import TimeDistributed
 from ..core.neurons import SpikingNeuron
 from ..core.resnet import ResidualBlock
+from .checks import check_graph, read_nir
 from .errors import DT, ExportError
 
 NEURONS = (nir.IF, nir.LIF)
@@ -28,8 +29,10 @@ def import_nir(graph: nir.NIRGraph | str | os.PathLike) -> nn.Sequential:
     at the graph's dt, SpikingJelly's); both add the step's input unscaled. Without the lab's
     metadata a neuron resets to zero (NIR's v_reset = 0), starts from v[0] = 0 and emits s.
     """
+    source = "the graph"
     if isinstance(graph, (str, os.PathLike)):
-        graph = nir.read(graph)
+        graph, source = read_nir(graph), str(graph)  # bounded: a file is data (`checks`)
+    check_graph(graph, source)
     return nn.Sequential(*_Reader(graph).sequence()).eval()
 
 
