@@ -49,7 +49,7 @@ def test_use_registers_the_renderer_as_the_default():
         pio.renderers.default = before
 
 
-def test_interact_lays_controls_beside_the_figure_and_stores_the_default_png(monkeypatch):
+def test_interact_lays_controls_above_a_live_figure_and_stores_the_default_png(monkeypatch):
     import IPython.display
     import ipywidgets
 
@@ -62,34 +62,36 @@ def test_interact_lays_controls_beside_the_figure_and_stores_the_default_png(mon
                              reset=ipywidgets.Dropdown(options=["subtract", "zero"]),
                              threshold=ipywidgets.fixed(1.0))
     assert inspect.signature(redraw) == inspect.signature(neurons.membrane_figure)
-    # the default state, drawn inside the widget: the interactive figure and its PNG
-    default, outer = displayed
-    assert set(default) == {static.PLOTLY_MIME, static.PNG_MIME} and shown == []
-    # the cell's output: the widget, the same PNG (shown until the kernel runs), a plain line
-    assert outer[static.PNG_MIME] == default[static.PNG_MIME]
+    # the default state, drawn inside the widget: the interactive figure alone (JupyterLab's
+    # plotly renderer would show a PNG in the same bundle instead of the live figure)
+    assert shown == ["plotly_mimetype"]
+    (outer,) = displayed
+    # the cell's output: the widget, the default state's PNG (for viewers without a kernel)
+    default_png = png.to_png(neurons.membrane_figure(0.3, timesteps=16).to_dict())
+    assert base64.b64decode(outer[static.PNG_MIME]) == default_png
     assert outer["text/plain"] == static.STILL_TEXT
     box = redraw.widget
     assert outer["application/vnd.jupyter.widget-view+json"]["model_id"] == box.model_id
-    column, figure = box.children
-    assert box.layout.flex_flow == "row wrap"  # beside; under its controls when narrow
-    descriptions = [w.description for w in column.children]  # other parameters: interact's
+    rows, figure = box.children  # controls first: above the figure
+    assert isinstance(box, ipywidgets.VBox) and isinstance(figure, ipywidgets.Output)
+    assert rows.layout.flex_flow == "row wrap"
+    descriptions = [w.description for w in rows.children]  # other parameters: interact's
     assert {"current", "timesteps", "reset"} <= set(descriptions) and "threshold" not in \
         descriptions
-    assert all(w.layout.width == "100%" for w in column.children)
-    assert column.layout.width == f"{static.CONTROLS_PX}px"
-    assert isinstance(figure, ipywidgets.Output)
+    assert all(w.layout.width == f"{static.CONTROL_PX}px" for w in rows.children)
+    assert figure.layout.max_width == f"{static.FIGURE_MAX_PX}px"
     redraw(current=0.5, timesteps=8)
-    assert shown == ["plotly_mimetype"]  # no PNG: a slider's redraw must stay fast
-    assert len(displayed) == 2
+    assert shown == ["plotly_mimetype"] * 2  # no PNG: a slider's redraw must stay fast
+    assert len(displayed) == 1
 
 
 def test_interact_fits_a_small_screen():
     """At 1366×768 with the file browser open, a widget cell's output in JupyterLab 4.6 is
-    934 px wide (measured): controls and figure fit beside each other, and a slider's track
-    (the column less its description and a readout of about 100 px) has 3 px per position
-    for T up to 64."""
-    assert static.CONTROLS_PX + static.FIGURE_MIN_PX <= 934
-    assert static.CONTROLS_PX - int(static.DESCRIPTION_PX.removesuffix("px")) - 100 >= 3 * 64
+    934 px wide (measured): two controls fit in a row, the figure fits under them, and a
+    slider's track (the control less its description and a readout of about 100 px) has 3 px
+    per position for T up to 64."""
+    assert 2 * static.CONTROL_PX <= 934 and static.FIGURE_MAX_PX <= 934
+    assert static.CONTROL_PX - int(static.DESCRIPTION_PX.removesuffix("px")) - 100 >= 3 * 64
 
 
 def subplots_with_everything() -> go.Figure:

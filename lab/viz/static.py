@@ -14,10 +14,11 @@ Usage, in a notebook's first cell:
     from lab.viz import static
     static.use()
 
-and `static.interact(figure_function, **widgets)` for live figures: controls beside the
-figure, and a PNG of the default state stored with the widget (shown until the kernel runs); a
-slider's redraw stores the interactive figure only, since the PNG costs about 0.2 s and a live
-figure needs a running kernel anyway.
+and `static.interact(figure_function, **widgets)` for live figures: controls above the
+figure, the figure interactive from its first draw, and a PNG of the default state stored in the
+cell's output beside the widget (what a viewer without a kernel shows); the figure itself never
+carries the PNG, since JupyterLab's plotly renderer shows a bundle's PNG instead of the live
+figure until the mouse enters it.
 """
 
 from __future__ import annotations
@@ -36,8 +37,10 @@ RENDERER = "lab"
 PLOTLY_MIME, PNG_MIME = "application/vnd.plotly.v1+json", "image/png"
 # interact's layout. Measured in JupyterLab 4.6 at 1366×768 with the file browser open: a widget
 # cell's output is 934 px wide and the notebook 647 px high (less a browser's own bars, about
-# 540 px); a 400 px column gives a slider track of about 208 px and the figure 534 × 460 px.
-CONTROLS_PX, FIGURE_MIN_PX, DESCRIPTION_PX = 400, 500, "80px"
+# 540 px). Controls stand in rows above the figure, each `CONTROL_PX` wide (two to a row: a
+# slider's track of about 208 px), and the figure is at most `FIGURE_MAX_PX` wide (plotly
+# sizes it to its box), so the controls stay in view above a figure of up to 460 px.
+CONTROL_PX, FIGURE_MAX_PX, DESCRIPTION_PX = 400, 640, "80px"
 STILL_TEXT = "[an interactive figure: run the cell (or Run All) to move its controls]"
 
 
@@ -63,16 +66,16 @@ def use() -> None:
 def interact(figure: Callable[..., Any], /, **widgets: Any) -> Callable[..., None]:
     """`ipywidgets.interact` over a function that returns a figure, laid out for a small screen.
 
-    The controls stand in a column beside the figure (`CONTROLS_PX` wide, so a slider's track
-    is about 208 px: more than 3 px per position for T up to 64); where the notebook is
-    narrower than the column and `FIGURE_MIN_PX`, the figure wraps under its controls. Both fit a
-    1366×768 screen in JupyterLab, and the figure stays in view while a slider moves.
+    The controls stand in rows above the figure (each `CONTROL_PX` wide, so a slider's track
+    is about 208 px: more than 3 px per position for T up to 64), and the figure under them is
+    at most `FIGURE_MAX_PX` wide: both fit a 1366×768 screen in JupyterLab with the file browser
+    open, and the figure stays in view while a slider moves.
 
-    The default state is drawn once with its PNG, and the PNG is also stored beside the widget
-    in the cell's output: JupyterLab shows it until the kernel runs (an untrusted notebook
-    cannot draw widgets; a trusted one draws the saved widget state), and so does any viewer
-    that cannot draw widgets. A slider's redraw stores the interactive figure only (the PNG
-    costs about 0.2 s). Returns the redraw function; its `.widget` is the displayed box.
+    Every draw, the first included, shows the interactive figure only. The PNG of the default
+    state (drawn once, about 0.2 s) is stored beside the widget in the cell's output: JupyterLab
+    shows it until the kernel runs (an untrusted notebook cannot draw widgets), and so does any
+    viewer that cannot draw widgets (an HTML export). Returns the redraw function; its
+    `.widget` is the displayed box.
     """
     import ipywidgets
     from IPython.display import display
@@ -82,32 +85,28 @@ def interact(figure: Callable[..., Any], /, **widgets: Any) -> Callable[..., Non
     @functools.wraps(figure)  # interactive reads the parameters through __wrapped__
     def redraw(**kwargs: Any) -> None:
         fig = figure(**kwargs)
-        if first:
-            fig.show(renderer="plotly_mimetype")
-            return
-        bundle = LabRenderer().to_mimebundle(fig.to_dict())
-        first[PNG_MIME] = bundle[PNG_MIME]
-        display(bundle, raw=True)
+        if not first:
+            first[PNG_MIME] = base64.b64encode(to_png(fig.to_dict())).decode("ascii")
+        fig.show(renderer="plotly_mimetype")
 
     panel = ipywidgets.interactive(redraw, **widgets)  # draws the default state
-    box = _beside(panel)
+    box = _above(panel)
     bundle = {**box._repr_mimebundle_(), "text/plain": STILL_TEXT, **first}
     display(bundle, raw=True)
     redraw.widget = box  # type: ignore[attr-defined]  # as ipywidgets.interact's result
     return redraw
 
 
-def _beside(panel: Any) -> Any:
-    """The interactive's controls in a column beside its figure (wrapping under when narrow)."""
+def _above(panel: Any) -> Any:
+    """The interactive's controls in rows (wrapping) above its figure, at most
+    `FIGURE_MAX_PX` wide."""
     from ipywidgets import HBox, Layout, VBox
 
     controls = [w for w in panel.children if w is not panel.out]
     for control in controls:
-        control.layout.width = "100%"
+        control.layout.width = f"{CONTROL_PX}px"
         if hasattr(control.style, "description_width"):
             control.style.description_width = DESCRIPTION_PX
-    column = VBox(controls, layout=Layout(flex=f"0 0 {CONTROLS_PX}px", width=f"{CONTROLS_PX}px",
-                                          padding="36px 16px 0 0"))
-    panel.out.layout = Layout(flex=f"1 1 {FIGURE_MIN_PX}px", min_width="0")
-    return HBox([column, panel.out], layout=Layout(flex_flow="row wrap", width="100%",
-                                                   align_items="flex-start"))
+    rows = HBox(controls, layout=Layout(flex_flow="row wrap", width="100%"))
+    panel.out.layout = Layout(width="100%", max_width=f"{FIGURE_MAX_PX}px")
+    return VBox([rows, panel.out], layout=Layout(width="100%"))
