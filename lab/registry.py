@@ -40,6 +40,9 @@ def execute(name: str, config, store: ResultsStore, progress: Progress | None = 
         store.fail(run_id, "cancelled by the user", status="cancelled")
         raise
     except Exception as err:
+        if isinstance(err, cfg.ConfigError):  # a data file refused while loading, before any
+            store.discard(run_id)  # training: no run took place, no row
+            raise
         last = traceback.format_exception_only(type(err), err)[-1].strip()
         store.fail(run_id, last)
         raise
@@ -66,6 +69,7 @@ def execute(name: str, config, store: ResultsStore, progress: Progress | None = 
 def check_data(config) -> None:
     """The config's real dataset files are on disk (CIFAR batches, N-MNIST or DVS Gesture
     recordings), or a ConfigError naming `data_dir`, the missing files and the way out."""
+    check_arch(config)
     name, data_dir = getattr(config, "dataset", None), getattr(config, "data_dir", "")
     if name in ("cifar10", "cifar100") and not getattr(config, "download", False):
         from .core import cifar
@@ -75,6 +79,26 @@ def check_data(config) -> None:
         from .events import real
 
         real.check(name, data_dir)
+
+
+def check_arch(config) -> None:
+    """ConfigError naming `arch` when the config's network cannot be built for its dataset's
+    images (VGG-16 halves an 8×8 digit five times), found by building it on PyTorch's `meta`
+    device (shapes only, no memory) before any row is written."""
+    from .core import data, models
+
+    arch, shape = getattr(config, "arch", None), data.IMAGE_SHAPES.get(
+        getattr(config, "dataset", None))
+    if arch is None or shape is None:
+        return
+    import torch
+
+    sizes = {k: getattr(config, k) for k in ("depth", "width") if hasattr(config, k)}
+    try:
+        with torch.device("meta"):
+            models.build(arch, shape, 10, **sizes)
+    except ValueError as err:
+        raise cfg.ConfigError(f"arch {arch} does not fit dataset {config.dataset}: {err}") from None
 
 
 class RunFailed(RuntimeError):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import shutil
 from pathlib import Path
@@ -83,9 +84,48 @@ def manifest(run_id: int, store: ResultsStore | str | os.PathLike | None = None
         raise WeightsError(f"run {run_id} ({run.method}, {run.status}) has no saved weights: "
                            f"{path} is missing")
     try:
-        return json.loads(path.read_text())
+        info = json.loads(path.read_text())
     except (OSError, ValueError) as err:
         raise WeightsError(f"run {run_id}: {path} is unreadable: {err}") from err
+    if not isinstance(info, dict):
+        raise WeightsError(f"{path}: not a table of fields; this file was not written by the "
+                           "lab as it is")
+    return _checked(info, path, run.method)
+
+
+MAX_INPUT = 2**16  # values in one input sample (the lab's largest is 3×32×32 = 3,072)
+MAX_CLASSES = 10_000
+
+
+def _checked(info: dict[str, Any], path: Path, method: str) -> dict[str, Any]:
+    """`info` if every field a load reads is what `save` writes, else WeightsError naming the
+    file and the field: a manifest from someone else is data, and its shape decides how much
+    memory the network it builds takes."""
+
+    def refuse(what: str) -> WeightsError:
+        return WeightsError(f"{path}: {what}; this file was not written by the lab as it is")
+
+    if info.get("method") != method:
+        raise refuse(f"method is {info.get('method')!r}, but its run's row says {method!r}")
+    if not isinstance(info.get("config"), dict):
+        raise refuse("config must be a table of field values")
+    networks = info.get("networks")
+    if not (isinstance(networks, list) and networks
+            and all(isinstance(n, str) and n.isidentifier() for n in networks)):
+        raise refuse("networks must be a list of network names (snn, ann, single_step)")
+    arch = info.get("architecture")
+    shape = arch.get("input_shape") if isinstance(arch, dict) else None
+    if not (isinstance(shape, list) and 1 <= len(shape) <= 4
+            and all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shape)
+            and math.prod(shape) <= MAX_INPUT):
+        raise refuse(f"architecture.input_shape must be 1 to 4 positive integers of at most "
+                     f"{MAX_INPUT:,} values in all, got {shape!r}")
+    classes = arch.get("num_classes")
+    if not (isinstance(classes, int) and not isinstance(classes, bool)
+            and 2 <= classes <= MAX_CLASSES):
+        raise refuse(f"architecture.num_classes must be an integer in [2, {MAX_CLASSES:,}], "
+                     f"got {classes!r}")
+    return info
 
 
 def load_model(run_id: int, store: ResultsStore | str | os.PathLike | None = None,
@@ -102,9 +142,13 @@ def load_model(run_id: int, store: ResultsStore | str | os.PathLike | None = Non
                            f"{', '.join(info['networks'])}")
     module = methods.method(info["method"])
     arch = info["architecture"]
-    with torch.random.fork_rng(devices=[]):  # building draws initial weights: not the caller's
-        net = module.networks(_config(module.Config, info["config"]),
-                              tuple(arch["input_shape"]), arch["num_classes"])[network]
+    try:
+        with torch.random.fork_rng(devices=[]):  # building draws initial weights: not ours
+            net = module.networks(_config(module.Config, info["config"]),
+                                  tuple(arch["input_shape"]), arch["num_classes"])[network]
+    except (TypeError, ValueError) as err:  # ConfigError too: a value the Config refuses
+        raise WeightsError(f"{folder(store.path, run_id) / MANIFEST}: its config and "
+                           f"architecture build no {info['method']} network: {err}") from None
     path = folder(store.path, run_id) / f"{network}.safetensors"
     if not path.exists():
         raise WeightsError(f"run {run_id}: weights file {path} is missing")

@@ -24,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pickle
 from pathlib import Path
@@ -39,6 +40,7 @@ TRAIN_FILES = {"cifar10": tuple(f"data_batch_{i}" for i in range(1, 6)), "cifar1
 TEST_FILES = {"cifar10": ("test_batch",), "cifar100": ("test",)}
 FILES = {n: TRAIN_FILES[n] + TEST_FILES[n] for n in FOLDERS}
 LABEL_KEYS = {"cifar10": "labels", "cifar100": "fine_labels"}
+NUM_CLASSES = {"cifar10": 10, "cifar100": 100}
 ARCHIVES = {"cifar10": "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
             "cifar100": "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz"}
 _TORCHVISION_CLASSES = {"cifar10": "CIFAR10", "cifar100": "CIFAR100"}
@@ -66,16 +68,19 @@ def load(name: str, data_dir: str | Path, download: bool = False, seed: int = 0,
     root = Path(data_dir).expanduser()
     if download and missing_files(name, root):
         _download(name, root)
-    check(name, root)
+    check(name, root, val_fraction or data.VAL_FRACTION)
     x_train, y_train = _read(name, root, TRAIN_FILES[name])
     x_test, y_test = _read(name, root, TEST_FILES[name])
     split = data.Split(x_train, y_train, x_test, y_test, name)
     return data.with_validation(split, val_fraction, seed) if val_fraction else split
 
 
-def check(name: str, data_dir: str | Path) -> None:
-    """DataUnavailable naming the folder, the missing files and the way out, unless every
-    batch file of `name` is under `data_dir` (reads nothing)."""
+def check(name: str, data_dir: str | Path, val_fraction: float = data.VAL_FRACTION) -> None:
+    """DataUnavailable naming the folder or file and what is wrong, unless every batch file of
+    `name` is under `data_dir`, is a CIFAR batch (`_batch`: uint8 `[N, 3072]`, one label in
+    range per image), and the training batches hold enough images to carve a stratified
+    validation set (`data.too_small`): a run is refused before anything is stored. A file's
+    verdict is kept while its size and time stamp stay the same (each is read once)."""
     root = Path(data_dir).expanduser()
     missing = missing_files(name, root)
     if missing:
@@ -84,6 +89,25 @@ def check(name: str, data_dir: str | Path) -> None:
             f"--data-dir at the folder that holds {FOLDERS[name]}/, or pass --download to fetch "
             f"them there (through torchvision; without it, unpack {ARCHIVES[name]} into that "
             "folder by hand)")
+    labels = [_checked_labels(name, _folder(name, root) / f) for f in FILES[name]]
+    small = data.too_small(np.concatenate(labels[:len(TRAIN_FILES[name])]), val_fraction)
+    if small:
+        raise DataUnavailable(f"{name}: the training batches in {_folder(name, root)} hold "
+                              f"{small}: unpack the whole archive there")
+    if not sum(map(len, labels[len(TRAIN_FILES[name]):])):
+        raise DataUnavailable(f"{name}: {_folder(name, root) / TEST_FILES[name][0]} holds no "
+                              "image: at least 1 test image is needed")
+
+
+def _checked_labels(name: str, path: Path) -> np.ndarray:
+    """The labels of batch file `path`, once `_batch` accepts it (cached by size and mtime)."""
+    stat = path.stat()
+    return _labels_of(name, str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=32)
+def _labels_of(name: str, path: str, size: int, mtime_ns: int) -> np.ndarray:
+    return _batch(name, Path(path))[1]
 
 
 def images(raw: np.ndarray) -> torch.Tensor:
@@ -95,16 +119,36 @@ def images(raw: np.ndarray) -> torch.Tensor:
 def _read(name: str, root: Path, files: tuple[str, ...]) -> tuple[torch.Tensor, torch.Tensor]:
     xs, ys = [], []
     for f in files:
-        path = _folder(name, root) / f
-        entry = _unpickle(path)
-        raw, labels = _field(entry, "data", path), _field(entry, LABEL_KEYS[name], path)
-        if not (isinstance(raw, np.ndarray) and raw.dtype == np.uint8 and raw.ndim == 2
-                and raw.shape[1] == _CHANNELS * _SIDE * _SIDE and len(labels) == len(raw)):
-            raise DataUnavailable(f"{path} is not a CIFAR batch: its data must be uint8 "
-                                  f"[N, 3072] with one label per row")
+        raw, labels = _batch(name, _folder(name, root) / f)
         xs.append(images(raw))
-        ys.append(torch.as_tensor(np.asarray(labels), dtype=torch.int64))
+        ys.append(torch.from_numpy(labels))
     return torch.cat(xs), torch.cat(ys)
+
+
+def _batch(name: str, path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Batch file `path` as uint8 rows `[N, 3072]` and int64 labels `[N]` in
+    [0, NUM_CLASSES[name]); DataUnavailable naming the file and what is wrong otherwise."""
+    entry = _unpickle(path)
+    raw, labels = _field(entry, "data", path), _field(entry, LABEL_KEYS[name], path)
+    if not (isinstance(raw, np.ndarray) and raw.dtype == np.uint8 and raw.ndim == 2
+            and raw.shape[1] == _CHANNELS * _SIDE * _SIDE):
+        got = (f"{raw.dtype} {list(raw.shape)}" if isinstance(raw, np.ndarray)
+               else type(raw).__name__)
+        raise DataUnavailable(f"{path} is not a CIFAR batch: its data must be uint8 [N, 3072] "
+                              f"(3 × 32 × 32 pixels per row), got {got}")
+    try:
+        labels = np.asarray(labels)
+    except (TypeError, ValueError):  # ragged nesting
+        labels = np.asarray([], dtype=object)
+    if labels.ndim != 1 or labels.dtype.kind not in "iu" or len(labels) != len(raw):
+        raise DataUnavailable(f"{path} is not a CIFAR batch: it must hold one integer label per "
+                              f"image ({len(raw)} images), got {labels.dtype} "
+                              f"{list(labels.shape)}")
+    classes = NUM_CLASSES[name]
+    if len(labels) and (labels.min() < 0 or labels.max() >= classes):
+        raise DataUnavailable(f"{path}: labels must be in [0, {classes - 1}] ({name} has "
+                              f"{classes} classes), got {labels.min()} to {labels.max()}")
+    return raw, labels.astype(np.int64)
 
 
 class _ArraysOnly(pickle.Unpickler):
@@ -124,9 +168,9 @@ def _unpickle(path: Path) -> dict:
     try:
         with open(path, "rb") as f:
             entry = _ArraysOnly(f, encoding="latin1").load()
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as err:
-        raise DataUnavailable(f"{path} is not a readable CIFAR batch ({err}): unpack the "
-                              "official archive again") from None
+    except Exception as err:  # noqa: BLE001  truncated or foreign: only arrays are built
+        raise DataUnavailable(f"{path} is not a readable CIFAR batch ({type(err).__name__}: "
+                              f"{err}): unpack the official archive again") from None
     if not isinstance(entry, dict):
         raise DataUnavailable(f"{path} is not a CIFAR batch: it holds no dict")
     return entry

@@ -183,7 +183,9 @@ def threshold_setting(default: float = 1.0) -> Any:
 
 def data_dir_setting() -> Any:
     return setting("", path=True, help="folder of the files of a dataset read from disk: "
-                   "nmnist (tonic's layout), cifar10/cifar100 (the python batches' folder)")
+                   "nmnist (holding NMNIST/Train, NMNIST/Test: tonic's layout), dvsgesture "
+                   "(holding DVSGesture/ibmGestureTrain, ibmGestureTest: tonic's), "
+                   "cifar10/cifar100 (holding cifar-10-batches-py/ or cifar-100-python/)")
 
 
 def as_dict(config: Any) -> dict[str, Any]:

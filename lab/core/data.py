@@ -11,6 +11,7 @@ Splits are stratified and seeded, so a re-run gives the same train and test sets
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -51,6 +52,11 @@ REGISTRY: dict[str, DatasetInfo] = {d.name: d for d in (
     DatasetInfo("cifar100", "images", "CIFAR-100 (Krizhevsky 2009), 60,000 colour images 32×32 "
                 "in 100 classes, read from --data-dir (cifar-100-python/)"),
 )}
+
+
+# One sample of each static-image set, [C, H, W], known before its files are read.
+IMAGE_SHAPES = {"digits": (1, 8, 8), "mnist": (1, 28, 28), "cifar10": (3, 32, 32),
+                "cifar100": (3, 32, 32)}
 
 
 def names(kind: Kind | None = None) -> tuple[str, ...]:
@@ -173,6 +179,29 @@ def load(name: str, test_fraction: float = 0.25, seed: int = 0,
     y = torch.from_numpy(labels)
     split = Split(x[idx_train], y[idx_train], x[idx_test], y[idx_test], name)
     return with_validation(split, val_fraction, seed) if val_fraction else split
+
+
+def min_train_size(num_classes: int, fraction: float = VAL_FRACTION) -> int:
+    """The fewest training samples from which `with_validation` carves a stratified validation
+    set: each part needs one sample of each class, and the validation part is
+    ceil(fraction · n) (scikit-learn's rule, same float arithmetic). Digits: 61 for 10 classes.
+    """
+    n = 2 * num_classes
+    while math.ceil(fraction * n) < num_classes or n - math.ceil(fraction * n) < num_classes:
+        n += 1
+    return n
+
+
+def too_small(labels: np.ndarray, fraction: float = VAL_FRACTION) -> str:
+    """Why training labels `labels` are too few for `with_validation` ('' if they are not):
+    fewer than `min_train_size` for the classes they hold, or a class with fewer than 2."""
+    classes, counts = np.unique(np.asarray(labels, np.int64), return_counts=True)
+    need = min_train_size(max(len(classes), 1), fraction)
+    if len(labels) >= need and counts.min() >= 2:
+        return ""
+    return (f"{len(labels)} training samples ({int(counts.min()) if len(counts) else 0} of the "
+            f"rarest class); at least {need} are needed, 2 of each of the {len(classes)} "
+            f"classes, to carve a stratified {fraction:.0%} validation set")
 
 
 def with_validation(split: Split, fraction: float = VAL_FRACTION, seed: int = 0) -> Split:

@@ -99,7 +99,10 @@ def check(name: str, data_dir: str | os.PathLike) -> None:
             raise ValueError(f"data_dir must name the folder holding {real.folder}/ (tonic's "
                              "layout): pass --data-dir PATH")
         for train in (True, False):
-            _check_complete(real.loader(data_dir, train=train), name, Path(data_dir), train)
+            dataset = real.loader(data_dir, train=train)
+            _check_complete(dataset, name, Path(data_dir), train)
+            _check_size(dataset, name, Path(data_dir), train)
+            _check_files(dataset, name)
     except (FileNotFoundError, ValueError) as err:
         raise ConfigError(f"data_dir: {err}") from err
 
@@ -130,7 +133,76 @@ class _Pooled:
         return len(self.dataset)
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, int]:
-        return self.dataset[index]
+        """Recording `index`, checked (`_bad_events`); ValueError naming its file otherwise."""
+        path = self.data[index] if index < len(self.data) else f"recording {index}"
+        try:
+            events, label = self.dataset[index]
+        except Exception as err:  # noqa: BLE001  tonic's reader on a malformed file: IndexError...
+            raise ValueError(f"{path} cannot be read as events: {type(err).__name__}: "
+                             f"{err}") from None
+        problem = _bad_events(events, self.sensor_size)
+        if problem:
+            raise ValueError(f"{path}: {problem}")
+        return events, label
+
+
+def _bad_events(events: np.ndarray, sensor_size: tuple[int, int, int]) -> str:
+    """What is wrong with a recording's events for a sensor of `sensor_size` (W, H, P), in
+    words; '' if nothing: fields x, y, p, t, every coordinate on the sensor, p a polarity,
+    t ≥ 0."""
+    names = getattr(getattr(events, "dtype", None), "names", None) or ()
+    if not {"x", "y", "p", "t"} <= set(names):
+        return f"events must have fields x, y, p and t, got {', '.join(names) or 'none'}"
+    if not len(events):
+        return ""
+    width, height, polarities = sensor_size
+    for field, high in (("x", width), ("y", height), ("p", polarities)):
+        values = events[field]
+        if values.min() < 0 or values.max() >= high:
+            return (f"{field} must be in [0, {high - 1}] on this {width}×{height} sensor, got "
+                    f"{values.min()} to {values.max()}")
+    t = events["t"].astype(np.float64)
+    if not np.isfinite(t).all() or t.min() < 0:
+        return f"t must be finite and ≥ 0, got {t.min()} to {t.max()}"
+    return ""
+
+
+def _check_size(dataset, name: str, root: Path, train: bool) -> None:
+    """ValueError naming the folder and the minimum size when a train split is too small to
+    carve a stratified validation set (`data.too_small`); every test split passes."""
+    labels = np.array([int(t) for t in getattr(dataset, "targets", [])])
+    small = data.too_small(labels) if train and len(labels) else ""
+    if small:
+        raise ValueError(f"{SETS[name].folder} train files under {root} hold {small}: extract "
+                         "the whole archive there")
+
+
+def _check_files(dataset, name: str) -> None:
+    """ValueError naming the first file that cannot hold `name`'s recordings, from its size and
+    header alone (no event is read): an N-MNIST `.bin` is a whole number of 5-byte events; a
+    DVS Gesture `.npy` is a numeric array `[n, 4]` as long as its header says."""
+    for path in map(Path, getattr(dataset, "data", [])):
+        size = path.stat().st_size
+        if name == "nmnist":
+            if size % 5:
+                raise ValueError(f"{path} is truncated: {size} bytes is not a whole number of "
+                                 "N-MNIST's 5-byte events")
+            continue
+        try:
+            with open(path, "rb") as f:
+                version = np.lib.format.read_magic(f)
+                read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                        else np.lib.format.read_array_header_2_0)
+                shape, _, dtype = read(f)
+                header = f.tell()
+        except (OSError, ValueError) as err:
+            raise ValueError(f"{path} is not a .npy array of events: {err}") from None
+        if len(shape) != 2 or shape[1] != 4 or dtype.kind not in "iuf":
+            raise ValueError(f"{path}: DVS Gesture's events are a numeric array [n, 4] (x, y, "
+                             f"p, t in ms), got {dtype} {list(shape)}")
+        if header + shape[0] * 4 * dtype.itemsize > size:
+            raise ValueError(f"{path} is truncated: its header declares {shape[0]:,} events, "
+                             f"{size - header:,} bytes hold fewer")
 
 
 def _check_complete(dataset, name: str, root: Path, train: bool) -> None:
