@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 import nir
@@ -15,7 +16,7 @@ from .errors import DT
 NEURON_NODES = (nir.IF, nir.LIF)
 
 
-class Runner:
+class Runner(ABC):
     """A simulator's own import of a NIR graph, run over `[T, B, ...]`.
 
     `runner(x)` → output `[T, B, C]`; afterwards `spikes` holds each neuron node's spikes
@@ -33,8 +34,9 @@ class Runner:
         self.adaptations: list[str] = []
         self.spikes: list[Tensor] = []
 
+    @abstractmethod
     def __call__(self, x: Tensor) -> Tensor:
-        raise NotImplementedError
+        """Output `[T, B, C]` of input `x` `[T, B, ...]`; fills `spikes`."""
 
 
 def module_name(key: str) -> str:
