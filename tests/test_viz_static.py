@@ -16,7 +16,7 @@ from PIL import Image
 from plotly.io.base_renderers import PlotlyRenderer
 from plotly.subplots import make_subplots
 
-from lab.viz import neurons, png, static
+from lab.viz import fit, neurons, png, static
 
 
 def decode(png: bytes) -> Image.Image:
@@ -33,8 +33,9 @@ def test_bundle_is_plotlys_mimetype_json_plus_a_png():
     fig = neurons.membrane_figure(0.3)
     bundle = static.LabRenderer().to_mimebundle(fig.to_dict())
     assert set(bundle) == {static.PLOTLY_MIME, static.PNG_MIME}
-    assert bundle[static.PLOTLY_MIME] == PlotlyRenderer().to_mimebundle(fig.to_dict())[
-        static.PLOTLY_MIME]  # nbval compares this part: identical to plotly_mimetype's
+    # nbval compares this part: plotly_mimetype's, of the figure with its text fitted
+    assert bundle[static.PLOTLY_MIME] == PlotlyRenderer().to_mimebundle(
+        fit.fit(fig.to_dict()))[static.PLOTLY_MIME]
     image = decode(base64.b64decode(bundle[static.PNG_MIME]))
     assert image.size == (png.WIDTH_PX, fig.layout.height) and colours(image) > 5
 
@@ -67,7 +68,7 @@ def test_interact_lays_controls_above_a_live_figure_and_stores_the_default_png(m
     assert shown == ["plotly_mimetype"]
     (outer,) = displayed
     # the cell's output: the widget, the default state's PNG (for viewers without a kernel)
-    default_png = png.to_png(neurons.membrane_figure(0.3, timesteps=16).to_dict())
+    default_png = png.to_png(fit.fit(neurons.membrane_figure(0.3, timesteps=16).to_dict()))
     assert base64.b64decode(outer[static.PNG_MIME]) == default_png
     assert outer["text/plain"] == static.STILL_TEXT
     box = redraw.widget

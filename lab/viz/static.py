@@ -31,6 +31,7 @@ from typing import Any
 import plotly.io as pio
 from plotly.io.base_renderers import MimetypeRenderer, PlotlyRenderer
 
+from . import fit
 from .png import to_png
 
 RENDERER = "lab"
@@ -45,10 +46,11 @@ STILL_TEXT = "[an interactive figure: run the cell (or Run All) to move its cont
 
 
 class LabRenderer(MimetypeRenderer):
-    """plotly's mimetype renderer plus `image/png`, a matplotlib redraw of the figure."""
+    """plotly's mimetype renderer plus `image/png`, a matplotlib redraw of the figure; the
+    figure's text first made to fit its margins (`lab.viz.fit`)."""
 
     def to_mimebundle(self, fig_dict: dict) -> dict[str, Any]:
-        bundle = PlotlyRenderer().to_mimebundle(fig_dict)
+        bundle = PlotlyRenderer().to_mimebundle(fit.fit(fig_dict))
         png = to_png(bundle[PLOTLY_MIME])
         return {**bundle, PNG_MIME: base64.b64encode(png).decode("ascii")}
 
@@ -84,7 +86,7 @@ def interact(figure: Callable[..., Any], /, **widgets: Any) -> Callable[..., Non
 
     @functools.wraps(figure)  # interactive reads the parameters through __wrapped__
     def redraw(**kwargs: Any) -> None:
-        fig = figure(**kwargs)
+        fig = fit.fit(figure(**kwargs))
         if not first:
             first[PNG_MIME] = base64.b64encode(to_png(fig.to_dict())).decode("ascii")
         fig.show(renderer="plotly_mimetype")
