@@ -98,6 +98,10 @@ def _parser(preset: presets.Preset | None = None, flags_of: Iterable[str] | None
         sub.add_argument("--preset", metavar="NAME",
                          help="defaults from presets/NAME.toml (flags given too win): "
                               f"{', '.join(presets.names()) or 'none'}")
+        if name == "conversion":
+            sub.add_argument("--smoke", action="store_true",
+                             help="the CIFAR preset's code path in seconds on generated files in "
+                                  "a temporary folder (tiny width, 2 epochs; no download)")
         if preset is not None and preset.method == name:
             sub.set_defaults(**preset.values)
     listing = commands.add_parser("results", help="list the stored runs")
@@ -136,6 +140,8 @@ def _run(args: argparse.Namespace) -> int:
 
     module = methods.method(args.method)
     fields = {s.name: getattr(args, s.name) for s in specs(module.Config)}
+    if getattr(args, "smoke", False):
+        return _smoke(args, module.Config(**{**fields, "data_dir": fields["data_dir"] or "-"}))
     config = module.Config(**fields)
     store = ResultsStore(args.results)
     with tqdm(total=100, desc=args.method, disable=args.quiet, unit="%",
@@ -151,6 +157,26 @@ def _run(args: argparse.Namespace) -> int:
     seconds = run.timings.get("train_s", 0.0) + run.timings.get("test_s", 0.0)
     print(f"run {run_id} finished in {seconds:.1f} s: {summary}")
     print(f"stored in {store.path}")
+    return 0
+
+
+def _smoke(args: argparse.Namespace, config) -> int:
+    """`run conversion --smoke`: the preset on generated CIFAR files (`lab.conversion.smoke`)."""
+    from .conversion import smoke
+
+    seen = smoke.run(config)
+    print(f"smoke run of {config.arch} on generated {config.dataset} files in a temporary "
+          "folder: finished (not stored)")
+    print(f"device {seen['device']}; BatchNorm layers {seen['batch_norm_in_ann']} in the ANN, "
+          f"{seen['batch_norm_in_snn']} after conversion (folded); σ per layer (θ) of the "
+          f"epoch kept " + ", ".join(f"{v:.3f}" for v in seen["noise_std_per_layer"])
+          + "; gap std on validation at T = L (the next refit's σ) "
+          + ", ".join(f"{v:.3f}" for v in seen["gap_std_per_layer"]))
+    noise_on = seen["ann_accuracy_noise_on"]
+    print(f"ANN accuracy: noise off {_fmt(seen['ann_accuracy_noise_off'])} %, noise on "
+          f"{'-' if noise_on is None else _fmt(noise_on)} %; SNN at T = 1.."
+          f"{len(seen['snn_accuracy'])}: " + ", ".join(_fmt(a) for a in seen["snn_accuracy"])
+          + " % (random images: the numbers mean nothing, the path ran)")
     return 0
 
 

@@ -60,6 +60,8 @@ _PCT = "%"
 METRICS: dict[str, Metric] = {
     "accuracy": Metric("test accuracy at the config's T", _PCT),
     "ann_accuracy": Metric("source ANN test accuracy", _PCT),
+    "ann_accuracy_noise_on": Metric("source ANN test accuracy with its residual noise on (the "
+                                    "authors' ANN column)", _PCT),
     "accuracy_t1": Metric("test accuracy of the T = 1 network", _PCT),
     "best_accuracy": Metric("best test accuracy over T", _PCT),
     "timesteps": Metric("timesteps T (the config's)", "steps"),

@@ -113,11 +113,18 @@ def _scaled(channels: int, width: int) -> int:
 
 DEPTH_RANGE = (1, 32)  # hidden weight layers of the MLP, conv layers of the CNN
 DEFAULT_DEPTH, DEFAULT_WIDTH = 2, 128  # today's MLP 256-128 and CNN 16-32 + 128
+# The MLP's hidden widths: tapered (2w, w, ..., w; the lab's default) or uniform (w, ..., w).
+# The first hidden layer's width moves the residual error at depth (docs/fidelity-conversion.md).
+WIDTH_PROFILES = ("tapered", "uniform")
 
 
-def mlp_widths(depth: int, width: int) -> tuple[int, ...]:
-    """Hidden widths of the MLP: (2w, w, ..., w), `depth` of them; (256, 128) by default."""
-    return (2 * width,) + (width,) * (depth - 1)
+def mlp_widths(depth: int, width: int, profile: str = "tapered") -> tuple[int, ...]:
+    """Hidden widths of the MLP, `depth` of them: tapered (2w, w, ..., w; (256, 128) by default)
+    or uniform (w, ..., w)."""
+    if profile not in WIDTH_PROFILES:
+        raise ValueError(f"width profile must be one of {', '.join(WIDTH_PROFILES)}, "
+                         f"got {profile!r}")
+    return (width,) * depth if profile == "uniform" else (2 * width,) + (width,) * (depth - 1)
 
 
 def vgg_layout(image_shape: tuple[int, int, int], depth: int, width: int
@@ -139,7 +146,8 @@ def vgg_layout(image_shape: tuple[int, int, int], depth: int, width: int
 
 def build(arch: str, image_shape: tuple[int, int, int], num_classes: int,
           activation: Activation = nn.ReLU, depth: int = DEFAULT_DEPTH,
-          width: int = DEFAULT_WIDTH, batch_norm: bool = False) -> nn.Sequential:
+          width: int = DEFAULT_WIDTH, batch_norm: bool = False,
+          width_profile: str = "tapered") -> nn.Sequential:
     """The lab's architectures by name (`ARCHS`); 'mlp' and 'cnn' are laptop-sized.
 
     depth: hidden weight layers of the MLP (widths `mlp_widths`), conv layers of the CNN (its
@@ -148,7 +156,9 @@ def build(arch: str, image_shape: tuple[int, int, int], num_classes: int,
     w: units of the MLP's later hidden layers and of the CNN's classifier; for the paper's
     networks the standard channels scaled by w/128 (128: the standard network). batch_norm:
     BatchNorm after every hidden weight layer (every conv for the paper's networks), before its
-    activation. The defaults are MLP 256-128 and CNN conv 16 → pool → conv 32 → pool → 128.
+    activation. width_profile: the MLP's hidden widths, tapered or uniform (`mlp_widths`; the
+    other archs ignore it). The defaults are MLP 256-128 and CNN conv 16 → pool → conv 32 → pool
+    → 128.
 
     Example:
         >>> net = build("resnet20", (3, 32, 32), 10, width=8, batch_norm=True)  # 1-2-4 channels
@@ -162,7 +172,8 @@ def build(arch: str, image_shape: tuple[int, int, int], num_classes: int,
         raise ValueError(f"width must be an integer ≥ 1, got {width!r}")
     if arch == "mlp":
         c, h, w = image_shape
-        return mlp(c * h * w, mlp_widths(depth, width), num_classes, activation, batch_norm)
+        return mlp(c * h * w, mlp_widths(depth, width, width_profile), num_classes, activation,
+                   batch_norm)
     if arch == "cnn":
         channels, pools = vgg_layout(image_shape, depth, width)
         return cnn(image_shape, channels, num_classes, activation, width, batch_norm, pools)
