@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from typing import NoReturn
 
 from . import diagnose_command, methods, presets
-from .core.config import ConfigError, FieldSpec, specs
+from .core.config import ConfigError, FieldError, FieldSpec, specs
 from .core.terminal import printable
 from .sweep import command as sweep_command
 
@@ -36,14 +36,15 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _typed(spec: FieldSpec) -> Callable[[str], object]:
-    """Parse a flag's text as the field's type; a bad text names the field and its range."""
+    """Read a flag's text as the field reads it (`FieldSpec.parse`, as a sweep's grid and the
+    dashboard's form do); a bad text names the field and its range. The range is the Config's
+    check, so every caller gets the same line."""
 
     def parse(text: str) -> object:
         try:
-            return spec.kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"{spec.name} must be {spec.valid()}, got {text!r}") from None
+            return spec.parse(text)
+        except FieldError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
 
     parse.__name__ = spec.kind.__name__  # argparse names the type in some messages
     return parse
@@ -227,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     named = argv[1] if len(argv) > 1 and argv[0] == "run" else None  # `run METHOD ...`
     args = _parser(flags_of=[named]).parse_args(argv)  # --help and bad flags exit here
     from . import registry  # the run's libraries, torch among them
+    from .core.results import StoreError
     from .core.training import RunCancelled
 
     try:
@@ -246,12 +248,13 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"error: {printable(err)}", file=sys.stderr)
         return 2
-    except ValueError as err:  # an unusable results path, from ResultsStore
-        if "results" not in str(err):
-            raise
+    except StoreError as err:  # an unusable results path
         print(f"error: {printable(err)}", file=sys.stderr)
         return 2
     except registry.RunFailed as err:
+        if err.status == "cancelled":
+            print("cancelled: the run is stored as cancelled", file=sys.stderr)
+            return 130
         print(f"error: {printable(err)}", file=sys.stderr)
         return 1
     except (KeyboardInterrupt, RunCancelled):

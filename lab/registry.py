@@ -3,8 +3,9 @@
 A method is a module with a frozen dataclass `Config` and `run(config, progress) -> dict` with
 keys `metrics`, `curves`, `timings`, and optionally `models` (name → trained module) with the
 `architecture` that rebuilds them (`input_shape`, `num_classes`; the module's
-`networks(config, input_shape, num_classes)` builds them untrained). The CLI and the dashboard
-both go through `execute`.
+`networks(config, input_shape, num_classes)` builds them untrained). Every stored run goes
+through `execute`: the CLI's, and each run of a sweep (the dashboard's launches included), whose
+client passes on the result its worker computed.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import math
 import sqlite3
 import traceback
+from collections.abc import Callable
+from typing import Any
 
 from . import weights
 from .core import config as cfg
@@ -22,48 +25,76 @@ from .version import __version__
 
 __all__ = ["METHODS", "RunFailed", "check_data", "execute", "method", "not_finite"]
 
+# Where a run is computed: (method name, config, progress) → the method's result dict.
+Compute = Callable[[str, Any, "Progress | None"], dict[str, Any]]
 
-def execute(name: str, config, store: ResultsStore, progress: Progress | None = None) -> int:
-    """Run `config` of method `name`, recording it in `store`; returns the run id.
 
-    Files a real dataset needs are checked first (`check_data`): missing ones store nothing.
-    The row is written `running` next; it ends `finished`, `failed` (with the traceback's last
-    line) or `cancelled`. Exceptions are re-raised after the row is updated. A finished run's
-    `models` are saved next to the store (`lab.weights`).
+def execute(name: str, config: Any, store: ResultsStore, progress: Progress | None = None, *,
+            compute: Compute | None = None, sweep_id: int | None = None) -> int:
+    """Run `config` of method `name` into `store`: the one life of every stored run (the CLI's,
+    a sweep's and the dashboard's); returns the run id.
+
+    1. Computed here, the files a real dataset needs are checked first (`check_data`): missing
+       ones raise ConfigError and store nothing (a sweep checks them when it is made).
+    2. The row is inserted `running` (tagged with `sweep_id`).
+    3. The method runs: here, `method(name).run(config, progress)`, or wherever `compute`
+       runs it (a sweep's client passes the result its worker sent back).
+    4. A result with a non-finite metric, curve value or timing ends `failed` ("diverged").
+    5. Its `models`, if any, are saved next to the store (`lab.weights`) before the row says
+       `finished`: a finished run always has the weights it trained.
+    6. The row ends `finished` with metrics, curves and timings (and, from a worker, the
+       machine it ran on and its start and end times).
+
+    On any error the row ends `cancelled` (RunCancelled, Ctrl-C) or `failed` with the reason,
+    then RunFailed (carrying `run_id` and `status`) is raised, or KeyboardInterrupt again.
     """
-    check_data(config)
+    if compute is None:
+        check_data(config)
+    fields = cfg.as_dict(config)
     run_id = store.start(name, getattr(config, "dataset", "-"), getattr(config, "seed", 0),
-                         cfg.as_dict(config), __version__)
+                         fields, __version__, sweep_id=sweep_id)
     try:
-        result = method(name).run(config, progress)
-    except (RunCancelled, KeyboardInterrupt):
-        store.fail(run_id, "cancelled by the user", status="cancelled")
+        result = (compute or _here)(name, config, progress)
+    except KeyboardInterrupt:
+        store.fail(run_id, CANCELLED, status="cancelled")
         raise
+    except RunCancelled as err:
+        store.fail(run_id, CANCELLED, status="cancelled")
+        raise RunFailed(run_id, "cancelled", f"run {run_id} was {CANCELLED}") from err
     except Exception as err:
-        if isinstance(err, cfg.ConfigError):  # a data file refused while loading, before any
-            store.discard(run_id)  # training: no run took place, no row
-            raise
         last = traceback.format_exception_only(type(err), err)[-1].strip()
         store.fail(run_id, last)
-        raise
+        raise RunFailed(run_id, "failed", f"run {run_id} failed: {last}; stored as failed in "
+                        f"{store.path}") from err
+    if "machine" in result:  # computed on a sweep's worker: its machine and start time
+        store.ran(run_id, result["machine"], result["started_at"])
+    when = {"finished_at": result["finished_at"]} if "finished_at" in result else {}
+    problem = not_finite(result)
+    if problem:
+        store.fail(run_id, f"training diverged: {problem}", **when)
+        raise RunFailed(run_id, "failed", f"run {run_id} failed: training diverged: {problem} "
+                        f"(try a smaller lr); stored as failed in {store.path}")
     try:
-        problem = not_finite(result)
-        if problem:
-            store.fail(run_id, f"training diverged: {problem}")
-            raise RunFailed(f"run {run_id} failed: training diverged: {problem} (try a smaller "
-                            f"lr); stored as failed in {store.path}")
         if result.get("models"):
             weights.save(store.path, run_id, name, config, result["models"],
-                          result["architecture"])
-        store.finish(run_id, result["metrics"], result["curves"], result["timings"])
-    except (sqlite3.Error, OSError, weights.WeightsError) as err:
+                         result["architecture"])
+        store.finish(run_id, result["metrics"], result["curves"], result["timings"], **when)
+    except (sqlite3.Error, OSError, ValueError) as err:  # ValueError: WeightsError, bad JSON
         reason = f"its results could not be stored: {err}"
         try:
             store.fail(run_id, reason)
         except (sqlite3.Error, OSError):
             reason += " (nor could the row be marked failed)"
-        raise RunFailed(f"run {run_id} failed: {reason}") from err
+        raise RunFailed(run_id, "failed", f"run {run_id} failed: {reason}") from err
     return run_id
+
+
+CANCELLED = "cancelled by the user"
+
+
+def _here(name: str, config: Any, progress: Progress | None) -> dict[str, Any]:
+    """Run the method in this process."""
+    return method(name).run(config, progress)
 
 
 def check_data(config) -> None:
@@ -102,7 +133,12 @@ def check_arch(config) -> None:
 
 
 class RunFailed(RuntimeError):
-    """A run that ended without usable results; the message is one line for the user."""
+    """Run `run_id` ended `status` ('failed' or 'cancelled') without usable results, and is
+    stored so; the message is one line for the user."""
+
+    def __init__(self, run_id: int, status: str, message: str) -> None:
+        super().__init__(message)
+        self.run_id, self.status = run_id, status
 
 
 def not_finite(result: dict) -> str:

@@ -123,8 +123,9 @@ def test_ctrl_c_cancels_pending_runs_one_line_exit_130(tmp_path):
          "--results", str(db)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.time() + 60
-    while time.time() < deadline and not (db.exists() and ResultsStore(db).runs()):
-        time.sleep(0.05)
+    while time.time() < deadline and not (db.exists()
+                                          and ResultsStore(db).runs(status="finished")):
+        time.sleep(0.05)  # a row is `running` while its result is stored: wait for a whole one
     os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err

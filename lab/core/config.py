@@ -5,7 +5,10 @@ choices or its closed range `[low, high]`, and a one-line reason. `validate(conf
 declared field (finite, in range, one of the choices) and raises one `ConfigError` naming the
 field and its valid range. The CLI, the dashboard's form, the notebooks and sweeps all build the
 same object, so they refuse the same inputs with the same line; they read the choices and ranges
-with `spec(config_cls, name)`, never from an error's text.
+with `spec(config_cls, name)`, never from an error's text. Text typed for a field (a flag, a
+sweep's grid value, a form's box) is read by that field: `FieldSpec.parse` makes it the field's
+type, `FieldSpec.read` also checks it. A bad value raises `FieldError`, whose `field`, `value`
+and `valid` say which field refused what, as data.
 
 Example:
     >>> @dataclass(frozen=True)
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +34,18 @@ if TYPE_CHECKING:
 
 class ConfigError(ValueError):
     """A configuration value outside its valid range; the message names the parameter."""
+
+
+class FieldError(ConfigError):
+    """Field `field` refused `value`; `valid` says what it accepts, in words.
+
+    The message is `'<field> must be <valid>, got <value>'` unless another is given; callers
+    read `field` (e.g. to show the error next to its box), never the message.
+    """
+
+    def __init__(self, field: str, value: Any, valid: str, message: str | None = None) -> None:
+        super().__init__(message or f"{field} must be {valid}, got {value!r}")
+        self.field, self.value, self.valid = field, value, valid
 
 
 SEED_MAX = 2**32 - 1  # numpy's and scikit-learn's seeds are 32-bit
@@ -53,6 +69,8 @@ class FieldSpec:
         """The valid values in words, e.g. 'an integer in [1, 1024] (steps)'."""
         if self.path:
             text = "a folder path ('' when the dataset needs none)"
+        elif not self.declared:
+            text = _KIND_WORDS.get(self.kind, self.kind.__name__)
         elif self.choices is not None:
             text = f"one of {', '.join(map(str, self.choices))}"
         elif self.kind is bool:
@@ -62,9 +80,54 @@ class FieldSpec:
             text = f"{noun} in [{_num(self.low)}, {_num(self.high)}]"
         return f"{text} ({self.unit})" if self.unit else text
 
+    @property
+    def declared(self) -> bool:
+        """Declared with `setting(...)` (choices, a range or a folder), not read off a default."""
+        return self.path or self.choices is not None or self.low is not None or self.kind is bool
+
+    def parse(self, value: Any) -> Any:
+        """`value` as the field's type: text (a flag, a grid value, a form's box) is read, a
+        value of another type passed on for `check`. Not range-checked: see `read`.
+
+        Text for a number is stripped; an integer is written in digits ('2.5' and '1e3' are
+        refused, never rounded); a bool is true/false, yes/no, on/off or 1/0. An int given for
+        a float field becomes a float. Raises FieldError for no value, empty text for a number
+        or bool, and text that is not one.
+        """
+        if value is None or (self.kind is not str and isinstance(value, str)
+                             and not value.strip()):
+            raise FieldError(self.name, value, self.valid(),
+                             f"{self.name} needs a value: {self.valid()}; default {self.default}")
+        if isinstance(value, str) and self.kind is not str:
+            text = value.strip()
+            if self.kind is bool and text.lower() in _TRUE + _FALSE:
+                return text.lower() in _TRUE
+            if self.kind is int and _INTEGER.fullmatch(text):
+                return int(text)
+            if self.kind is float:
+                try:
+                    return float(text)
+                except ValueError:
+                    pass
+            raise FieldError(self.name, text, self.valid())
+        if self.kind is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        return value
+
+    def read(self, value: Any) -> Any:
+        """`parse` then `check`: the field's value from `value`, or FieldError."""
+        value = self.parse(value)
+        self.check(value)
+        return value
+
     def check(self, value: Any) -> None:
-        """Raise ConfigError('name must be VALID, got VALUE') unless `value` is accepted."""
-        if self.path:
+        """Raise FieldError('name must be VALID, got VALUE') unless `value` is accepted (a
+        field not declared with `setting` checks its type only)."""
+        if not self.declared:
+            ok = isinstance(value, self.kind) and not (self.kind is int
+                                                       and isinstance(value, bool))
+        elif self.path:
+
             ok = isinstance(value, str) and "\x00" not in value
         elif self.choices is not None:
             ok = value in self.choices
@@ -78,7 +141,12 @@ class FieldSpec:
             ok = ok and (math.isfinite(value) or value in (self.low, self.high))
             ok = ok and self.low <= value <= self.high
         if not ok:
-            raise ConfigError(f"{self.name} must be {self.valid()}, got {value!r}")
+            raise FieldError(self.name, value, self.valid())
+
+
+_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+_INTEGER = re.compile(r"[+-]?\d+")
+_KIND_WORDS = {int: "an integer", float: "a finite number", str: "text"}
 
 
 def _num(x: float | None) -> str:
@@ -121,8 +189,9 @@ def spec(config_cls: type, name: str) -> FieldSpec:
     for s in specs(config_cls):
         if s.name == name:
             return s
-    raise ConfigError(f"{name} is not a field of {config_cls.__name__}: "
-                      f"fields are {', '.join(s.name for s in specs(config_cls))}")
+    names = ", ".join(s.name for s in specs(config_cls))
+    raise FieldError(name, name, f"one of {names}",
+                     f"{name} is not a field of {config_cls.__name__}: fields are {names}")
 
 
 def validate(config: Any) -> None:
@@ -130,13 +199,15 @@ def validate(config: Any) -> None:
     for s in specs(type(config)):
         s.check(getattr(config, s.name))
     if getattr(config, "device", None) == "cuda" and not _cuda_available():
-        raise ConfigError("device must be 'cpu' or 'auto' on a machine without CUDA, got 'cuda'")
+        raise FieldError("device", "cuda", "'cpu' or 'auto' on a machine without CUDA",
+                         "device must be 'cpu' or 'auto' on a machine without CUDA, got 'cuda'")
 
 
 def require(ok: bool, name: str, valid: str, value: Any) -> None:
-    """Raise ConfigError('name must be VALID, got VALUE') unless `ok` (checks across fields)."""
+    """Raise FieldError('name must be VALID, got VALUE') unless `ok` (checks across fields:
+    `name` is the field the error belongs to)."""
     if not ok:
-        raise ConfigError(f"{name} must be {valid}, got {value!r}")
+        raise FieldError(name, value, valid)
 
 
 def one_of(name: str, value: Any, choices: tuple) -> None:

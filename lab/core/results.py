@@ -4,8 +4,8 @@ Default path `results/lab.sqlite` in the project, overridden by `$LAB_RESULTS` o
 path. Each write is one short transaction, so concurrent writers (processes or threads) wait
 for each other instead of losing rows. A run is inserted as `running` with its process id; if
 that process dies, readers report the run as `interrupted` — the row and the database stay intact.
-A sweep's runs are computed by workers and written here by the sweep's client alone, each as one
-row once its result is back (`record`), tagged with the sweep's id.
+A sweep's runs are computed by workers and written here by the sweep's client alone, each once
+its result is back (`lab.registry.execute`, as every run), tagged with the sweep's id.
 
 Every run records the machine it ran on (`machine`: torch threads, device, 1-minute load at
 the start), so its wall and CPU seconds (`timings`) can be read against it. A database of an
@@ -67,12 +67,17 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 )
 
 
+class StoreError(ValueError):
+    """The results file cannot be used (an empty path, not a database, a newer schema, missing
+    when only read); the message names the file."""
+
+
 def default_path() -> Path:
-    """`$LAB_RESULTS` if set, else `results/lab.sqlite` in the project; a ValueError if
+    """`$LAB_RESULTS` if set, else `results/lab.sqlite` in the project; a StoreError if
     `$LAB_RESULTS` is set but empty (it would otherwise silently write the project's file)."""
     value = os.environ.get("LAB_RESULTS")
     if value is not None and not value.strip():
-        raise ValueError("results path from $LAB_RESULTS is empty: unset it (the project's "
+        raise StoreError("results path from $LAB_RESULTS is empty: unset it (the project's "
                          "results/lab.sqlite) or name a file")
     return Path(value) if value else PROJECT_ROOT / "results" / "lab.sqlite"
 
@@ -123,7 +128,7 @@ class ResultsStore:
         read-only file or filesystem; nothing is created, migrated or switched to WAL)."""
         self.path = Path(path) if path is not None else default_path()
         if not str(path if path is not None else self.path).strip():
-            raise ValueError("results path is empty: name a file")
+            raise StoreError("results path is empty: name a file")
         self.readonly = readonly
         try:
             if readonly:
@@ -132,15 +137,15 @@ class ResultsStore:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._migrate()
         except (sqlite3.Error, OSError) as err:
-            raise ValueError(f"results path {self.path} is not a usable SQLite database: "
+            raise StoreError(f"results path {self.path} is not a usable SQLite database: "
                              f"{err}") from err
 
     def _check_readable(self) -> None:
         if not self.path.is_file():
-            raise ValueError(f"results path {self.path} does not exist: no runs stored yet")
+            raise StoreError(f"results path {self.path} does not exist: no runs stored yet")
         version = self._read("PRAGMA user_version", [])[0][0]
         if version != SCHEMA_VERSION:
-            raise ValueError(f"results database {self.path} has schema version {version}; "
+            raise StoreError(f"results database {self.path} has schema version {version}; "
                              f"open it once writable to migrate it to {SCHEMA_VERSION}")
 
     def _migrate(self) -> None:
@@ -150,7 +155,7 @@ class ResultsStore:
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 db.execute("ROLLBACK")
-                raise ValueError(f"results database {self.path} has schema version {version}; "
+                raise StoreError(f"results database {self.path} has schema version {version}; "
                                  f"this lab reads versions up to {SCHEMA_VERSION}")
             for statements in MIGRATIONS[version:]:
                 for sql in statements:
@@ -214,25 +219,27 @@ class ResultsStore:
         )
 
     def finish(self, run_id: int, metrics: dict[str, Any], curves: dict[str, list[float]],
-               timings: dict[str, float]) -> None:
-        """Store the results of a run and mark it `finished`."""
+               timings: dict[str, float], finished_at: float | None = None) -> None:
+        """Store the results of a run and mark it `finished` (at `finished_at`, default now)."""
         self._write(
             "UPDATE runs SET status='finished', metrics=?, curves=?, timings=?, finished_at=?"
             " WHERE id=?",
-            (_json(metrics), _json(curves), _json(timings), time.time(), run_id),
+            (_json(metrics), _json(curves), _json(timings), finished_at or time.time(), run_id),
         )
 
-    def discard(self, run_id: int) -> None:
-        """Delete run `run_id` while it is still `running`: a run refused while loading its data
-        never took place (`registry.execute`); an ended run is never deleted."""
-        self._write("DELETE FROM runs WHERE id=? AND status='running'", (run_id,))
+    def ran(self, run_id: int, machine: dict[str, Any], started_at: float) -> None:
+        """Where and since when a `running` row's run was computed, when that was elsewhere
+        than in the process that inserted the row (a sweep's worker)."""
+        self._write("UPDATE runs SET machine=?, started_at=? WHERE id=?",
+                    (json.dumps(machine), started_at, run_id))
 
-    def fail(self, run_id: int, error: str, status: str = "failed") -> None:
+    def fail(self, run_id: int, error: str, status: str = "failed",
+             finished_at: float | None = None) -> None:
         """Mark a run `failed` (or `cancelled`) with its error message."""
         if status not in ("failed", "cancelled"):
             raise ValueError(f"status must be 'failed' or 'cancelled', got {status!r}")
         self._write("UPDATE runs SET status=?, error=?, finished_at=? WHERE id=?",
-                    (status, error, time.time(), run_id))
+                    (status, error, finished_at or time.time(), run_id))
 
     def record(self, method: str, dataset: str, seed: int, config: dict[str, Any],
                version: str, status: str, *, metrics: dict[str, Any] | None = None,

@@ -261,3 +261,21 @@ def check(claim: Claim | bool, text: str = "") -> Claim:
     if not claim.holds:
         raise AssertionError(f"claim does not hold: {claim.text} ({claim.detail})")
     return claim
+
+
+def half_widths(values: np.ndarray, confidence: float = CONFIDENCE) -> np.ndarray:
+    """The half-width of `summary`'s t-interval for each column of `values` `[n, k]` (one row
+    per seed) at once: t_{(1+c)/2, n−1}·s/√n, for the k steps of a curve in one call.
+
+    NaN for every column when n = 1 (as `summary`), 0 for a column of identical values.
+    """
+    x = np.asarray(values, dtype=float)
+    if x.ndim != 2 or x.shape[0] == 0:
+        raise ValueError(f"values must be a [seeds, columns] array, got shape {x.shape}")
+    n = x.shape[0]
+    if n < 2:
+        return np.full(x.shape[1], math.nan)
+    t = stats.t.ppf(0.5 + confidence / 2, n - 1)
+    out = t * x.std(0, ddof=1) / math.sqrt(n)
+    out[np.ptp(x, 0) == 0] = 0.0
+    return out

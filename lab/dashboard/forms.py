@@ -2,27 +2,23 @@
 
 Each field's widget, choices and valid range come from what the Config declares with
 `lab.core.config.setting(...)` (read with `specs`): a field with choices is a menu, a bool a
-checkbox, a number a text box the form reads itself, so '2.5' for an integer or 'nan' is refused
-with the field's valid range instead of being rounded or passed on. A field declared without
-`setting(...)` falls back to its default's type, with no choices or range. Errors are the
-Config's own messages, each shown next to the field it names.
+checkbox, a number a text box that the field reads itself (`FieldSpec.read`, as the CLI's flags
+and a sweep's grid are read), so '2.5' for an integer or 'nan' is refused with the field's valid
+range instead of being rounded or passed on. A field declared without `setting(...)` falls back
+to its default's type, with no choices or range. Errors are `FieldError`s, each shown next to
+the field it carries.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-import re
 import shlex
 from typing import Any
 
 import panel as pn
 import param
 
-from ..core.config import ConfigError, FieldSpec, specs
-
-_INTEGER = re.compile(r"[+-]?\d+")
-_KIND_WORDS = {int: "an integer", float: "a finite number", str: "text"}
+from ..core.config import ConfigError, FieldError, FieldSpec, specs
 
 
 def _default(field: dataclasses.Field) -> Any:
@@ -39,79 +35,30 @@ def field_specs(config_cls: type) -> list[FieldSpec]:
             for f in dataclasses.fields(config_cls)]
 
 
-def valid(spec: FieldSpec) -> str:
-    """The values `spec` accepts, in words: its declared range, else its kind."""
-    if spec.choices is not None or spec.kind is bool or spec.low is not None:
-        return spec.valid()
-    return _KIND_WORDS.get(spec.kind, spec.kind.__name__)
-
-
-def parse(spec: FieldSpec, value: Any) -> Any:
-    """`value` as the field's type: a number from the text typed for it, anything else as it is.
-
-    Raises ConfigError naming the field for an empty box, text that is not a number, a
-    non-integer for an integer field ('2.5', '1e3': never rounded) and a non-finite number
-    (unless it is the declared bound, e.g. -inf for 'no floor'). The range is the Config's check.
-    """
-    if value is None or (spec.kind in (int, float) and str(value).strip() == ""):
-        raise ConfigError(f"{spec.name} needs a value: {valid(spec)}; default {spec.default}")
-    if spec.kind not in (int, float):
-        return value
-    text = str(value).strip()
-    if spec.kind is int:
-        if isinstance(value, bool) or not _INTEGER.fullmatch(text):
-            raise ConfigError(f"{spec.name} must be {valid(spec)}, written in digits, "
-                              f"got {text!r}")
-        return int(text)
-    try:
-        number = float(text)
-    except ValueError:
-        raise ConfigError(f"{spec.name} must be {valid(spec)}, got {text!r}") from None
-    if isinstance(value, bool) or (not math.isfinite(number)
-                                   and number not in (spec.low, spec.high)):
-        raise ConfigError(f"{spec.name} must be {valid(spec)}, got {text!r}")
-    return number
-
-
-def field_of(message: str, names: list[str]) -> str:
-    """The field a ConfigError message names (it starts with it), or '' for the whole form."""
-    first = message.split(" ", 1)[0]
-    return first if first in names else ""
-
-
 def validate(config_cls: type, values: dict[str, Any]) -> tuple[Any | None, dict[str, str]]:
     """`(config, {})` when `values` (as typed, or already typed) make a valid `config_cls`,
     else `(None, {field: message})`.
 
-    Each field is read (`parse`), then checked alone against the defaults, so every bad field
-    is reported at once, not only the first one `__post_init__` meets; '' keys an error that
-    names no field.
+    Each field reads its own value (`FieldSpec.read`: its type, then its range), so every bad
+    field is reported at once; then the Config is built, and a check across fields is shown next
+    to the field its `FieldError` names ('' keys an error that names no field of the form).
     """
     fields = {s.name: s for s in field_specs(config_cls)}
     parsed: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for name, value in values.items():
         try:
-            parsed[name] = parse(fields[name], value) if name in fields else value
-        except ConfigError as err:
+            parsed[name] = fields[name].read(value) if name in fields else value
+        except FieldError as err:
             errors[name] = str(err)
-    whole = None
-    if not errors:
-        try:
-            return config_cls(**parsed), {}
-        except (ConfigError, TypeError, ValueError) as err:
-            whole = str(err)
-    names = list(values)
-    defaults = {name: s.default for name, s in fields.items()}
-    for name, value in parsed.items():
-        try:
-            config_cls(**{**defaults, name: value})
-        except (ConfigError, TypeError, ValueError) as err:
-            if field_of(str(err), names) in (name, ""):  # not a clash with another default
-                errors[name] = str(err)
-    if whole is not None:
-        errors.setdefault(field_of(whole, names), whole)  # a check across fields, if any
-    return None, errors
+    if errors:
+        return None, errors
+    try:
+        return config_cls(**parsed), {}
+    except FieldError as err:
+        return None, {err.field if err.field in fields else "": str(err)}
+    except (ConfigError, TypeError, ValueError) as err:
+        return None, {"": str(err)}
 
 
 def command_line(method: str, config_cls: type, values: dict[str, Any]) -> str:
@@ -141,7 +88,7 @@ def command_line(method: str, config_cls: type, values: dict[str, Any]) -> str:
 def tooltip(spec: FieldSpec) -> str:
     """The valid range, the reason for the field, its flag and its default."""
     reason = f" — {spec.help}" if spec.help else ""
-    return (f"{valid(spec)}{reason}. --{spec.name.replace('_', '-')} on the command line; "
+    return (f"{spec.valid()}{reason}. --{spec.name.replace('_', '-')} on the command line; "
             f"default {spec.default!r}")
 
 
@@ -159,7 +106,7 @@ def _widget(spec: FieldSpec) -> pn.widgets.Widget:
     common = {"label": label, "description": tooltip(spec), "width": 190, "css_classes": css}
     if spec.choices:
         return pn.widgets.Select(**common, value=spec.default, options=list(spec.choices))
-    return pn.widgets.TextInput(**common, value=str(spec.default), placeholder=valid(spec))
+    return pn.widgets.TextInput(**common, value=str(spec.default), placeholder=spec.valid())
 
 
 class ConfigForm(pn.viewable.Viewer):

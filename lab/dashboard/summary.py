@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.stats
 
 from ..core import metrics, stats
 from ..core.results import Run
@@ -118,17 +117,12 @@ def half_width(values: Sequence[float]) -> float:
 
 
 def half_widths(values: np.ndarray) -> np.ndarray:
-    """`half_width` of each column of `values` (one row per seed) at once: t_{0.975, n−1}·s/√n,
-    `lab.core.stats.summary`'s interval (its t-test per step, called for each of the hundreds
-    of steps a page draws, was a third of the time the page took to build); 0 for one row, and
-    for a column of identical values, as there."""
-    n = values.shape[0]
-    if n < 2:
+    """`half_width` of each column of `values` (one row per seed) at once: `lab.core.stats`'s
+    vectorised t-interval (a t-test per step, for each of the hundreds of steps a page draws,
+    was a third of the time the page took to build); 0 for one row (no band drawn)."""
+    if values.shape[0] < 2:
         return np.zeros(values.shape[1])
-    t = scipy.stats.t.ppf(0.5 + stats.CONFIDENCE / 2, n - 1)
-    out = t * values.std(0, ddof=1) / math.sqrt(n)
-    out[np.ptp(values, 0) == 0] = 0.0
-    return out
+    return stats.half_widths(values)
 
 
 def _stat(values: Iterable[float | None]) -> Stat | None:

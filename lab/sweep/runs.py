@@ -1,8 +1,9 @@
 """Run a sweep on a Dask cluster; only this process (the client) writes the results store.
 
-Each (config, seed) is one task; its row is inserted once its result is back, complete — so a
-worker that dies mid-run loses nothing (the scheduler gives its task to another worker, and the
-row is written once, by whichever result arrives) and no row is left `running`. Pairs already
+Each (config, seed) is one task; its row is written once its result is back, by the lifecycle
+every run has (`registry.execute`: row, weights, finished) — so a worker that dies mid-run loses
+nothing (the scheduler gives its task to another worker, and the row is written once, by
+whichever result arrives) and no row is left `running`. Pairs already
 finished in the store (same method, same config JSON) are skipped: a sweep resumes where it
 stopped. Ctrl-C cancels what is pending and stores those runs as `cancelled`.
 
@@ -13,8 +14,6 @@ once) and `Running.collect` (in a thread that only waits and writes), and `Runni
 from __future__ import annotations
 
 import threading
-import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +21,7 @@ from typing import Any
 from distributed import Client, Future, as_completed
 from tqdm.auto import tqdm
 
-from .. import registry, weights
+from .. import registry
 from ..core import config as cfg
 from ..core.results import ResultsStore
 from ..core.training import RunCancelled
@@ -70,11 +69,12 @@ def run(spec: Spec, store: ResultsStore, client: Client, progress: bool = True,
 
 
 def start(spec: Spec, store: ResultsStore, client: Client, topic: str | None = None,
-          keep_models: bool = False, resume: bool = True) -> Running:
+          keep_models: bool = True, resume: bool = True) -> Running:
     """Submit `spec`'s pending configs (all of them if not `resume`); returns at once.
 
     With a `topic` each run reports its progress there and `Running.cancel` also stops the runs
-    under way (`live`); with `keep_models` finished runs' models are saved next to the store.
+    under way (`live`). Finished runs' models are sent back and saved next to the store, as
+    for a run from `python -m lab run`; `keep_models=False` leaves them on the workers.
     """
     todo = pending(spec, store) if resume else spec.configs()
     outcome = Outcome(None, len(spec.configs()) - len(todo))
@@ -137,56 +137,43 @@ class Running:
 
 def _store(future: Future, config: Any, spec: Spec, store: ResultsStore,
            outcome: Outcome) -> int:
-    """Insert `future`'s run as one finished, failed or cancelled row; returns its id. A
+    """Store `future`'s run as every run is stored (`registry.execute`, given what the worker
+    sent back): finished with its weights, failed or cancelled; returns its id. A
     VersionMismatch is re-raised."""
-    now = time.time()
+    return _through_lifecycle(lambda *_: _result(future), config, spec, store, outcome)
+
+
+def _cancelled(config: Any, spec: Spec, store: ResultsStore, outcome: Outcome) -> int:
+    """Store a run that never ran as `cancelled`, through the same lifecycle."""
+
+    def never_ran(*_: Any) -> dict[str, Any]:
+        raise RunCancelled(registry.CANCELLED)
+
+    return _through_lifecycle(never_ran, config, spec, store, outcome)
+
+
+def _result(future: Future) -> dict[str, Any]:
+    """What the worker sent back: its result, else its exception raised here (RunCancelled for
+    a task cancelled before it ran)."""
     if future.status == "cancelled":
-        return _cancelled(config, spec, store, outcome, now)
-    if future.status == "finished":
-        result = future.result()
-        problem = registry.not_finite(result)  # the same rule as `registry.execute`
-        if not problem:
-            run_id = _record(config, "finished", spec, store, outcome,
-                             **{k: v for k, v in result.items()
-                                if k not in ("models", "architecture")})
-            outcome.finished.append(run_id)
-            if result.get("models"):
-                _keep(result, run_id, config, spec, store, outcome)
-            return run_id
-        when = {k: result[k] for k in ("machine", "started_at", "finished_at")}
-        outcome.failed.append(_record(config, "failed", spec, store, outcome,
-                                      error=f"training diverged: {problem}", **when))
-        return outcome.failed[-1]
-    err = future.exception()
-    if isinstance(err, RunCancelled):  # stopped at a progress report (`Running.cancel`)
-        return _cancelled(config, spec, store, outcome, now)
-    last = traceback.format_exception_only(type(err), err)[-1].strip()
-    outcome.failed.append(_record(config, "failed", spec, store, outcome, error=last,
-                                  started_at=now, finished_at=now))
-    if isinstance(err, VersionMismatch):
-        raise err
-    return outcome.failed[-1]
+        raise RunCancelled(registry.CANCELLED)
+    if future.status == "error":
+        raise future.exception()
+    return future.result()
 
 
-def _cancelled(config: Any, spec: Spec, store: ResultsStore, outcome: Outcome,
-               now: float) -> int:
-    outcome.cancelled.append(_record(config, "cancelled", spec, store, outcome,
-                                     error="cancelled by the user", started_at=now,
-                                     finished_at=now))
-    return outcome.cancelled[-1]
-
-
-def _keep(result: dict[str, Any], run_id: int, config: Any, spec: Spec, store: ResultsStore,
-          outcome: Outcome) -> None:
-    """Save a finished run's models next to the store (`lab.weights`), as `registry.execute`
-    does; a run whose models cannot be saved is marked failed."""
+def _through_lifecycle(compute: registry.Compute, config: Any, spec: Spec, store: ResultsStore,
+                       outcome: Outcome) -> int:
     try:
-        weights.save(store.path, run_id, spec.method, config, result["models"],
-                     result["architecture"])
-    except (OSError, weights.WeightsError) as err:
-        store.fail(run_id, f"its models could not be saved: {err}")
-        outcome.finished.remove(run_id)
-        outcome.failed.append(run_id)
+        run_id = registry.execute(spec.method, config, store, compute=compute,
+                                  sweep_id=outcome.sweep_id)
+    except registry.RunFailed as err:
+        (outcome.cancelled if err.status == "cancelled" else outcome.failed).append(err.run_id)
+        if isinstance(err.__cause__, VersionMismatch):
+            raise err.__cause__ from None
+        return err.run_id
+    outcome.finished.append(run_id)
+    return run_id
 
 
 def _cancel(client: Client, futures: dict[Future, Any], spec: Spec, store: ResultsStore,
@@ -200,11 +187,4 @@ def _cancel(client: Client, futures: dict[Future, Any], spec: Spec, store: Resul
         if future.status == "finished":
             _store(future, config, spec, store, outcome)
             continue
-        _cancelled(config, spec, store, outcome, time.time())
-
-
-def _record(config: Any, status: str, spec: Spec, store: ResultsStore, outcome: Outcome,
-            **row: Any) -> int:
-    return store.record(spec.method, getattr(config, "dataset", "-"), config.seed,
-                        cfg.as_dict(config), __version__, status, sweep_id=outcome.sweep_id,
-                        **row)
+        _cancelled(config, spec, store, outcome)

@@ -1,7 +1,8 @@
 """What a sweep runs: a method, a grid of its config fields, and model seeds 0..N−1.
 
-A grid value is parsed with its field's declared type (`lab.core.config.specs`), and every
-`Config` of the grid is built — so validated — before anything starts: a bad field or value
+A grid value is read by its field (`FieldSpec.read`: the declared type and range, as the CLI's
+flags and the dashboard's form read theirs), and every `Config` of the grid is built — so
+validated — before anything starts: a bad field or value
 stops the sweep with one `ConfigError` line. The same sweep is written on the command line,
 
     --grid variant=qcfs,residual-noise --grid epochs=3 --seeds 5
@@ -27,10 +28,9 @@ from typing import Any
 
 from .. import registry
 from ..core import config as cfg
-from ..core.config import ConfigError
+from ..core.config import ConfigError, FieldError
 
 MAX_SEEDS = 1000
-_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 
 
 @dataclass(frozen=True)
@@ -75,14 +75,16 @@ def make(method: str, grid: Mapping[str, Any], seeds: int, first_seed: int = 0) 
     parsed = {}
     for name, values in grid.items():
         if name == "seed":
-            raise ConfigError("seed is not a grid field: --seeds N runs model seeds 0..N−1")
+            raise FieldError("seed", values, "--seeds N, not a grid value",
+                             "seed is not a grid field: --seeds N runs model seeds 0..N−1")
         field = cfg.spec(config_cls, name)
         values = values if isinstance(values, list | tuple) else [values]
         if not values:
-            raise ConfigError(f"{name} needs at least one value in the grid")
-        parsed[name] = tuple(dict.fromkeys(_typed(field, v) for v in values))  # once each
+            raise FieldError(name, values, "at least one value",
+                             f"{name} needs at least one value in the grid")
+        parsed[name] = tuple(dict.fromkeys(field.read(v) for v in values))  # once each
     if isinstance(first_seed, bool) or not isinstance(first_seed, int) or first_seed < 0:
-        raise ConfigError(f"first_seed must be an integer ≥ 0, got {first_seed!r}")
+        raise FieldError("first_seed", first_seed, "an integer ≥ 0")
     spec = Spec(method, parsed, seeds, first_seed)
     _check_data(spec.configs())  # every Config validates itself: the first bad value raises here
     return spec
@@ -111,8 +113,7 @@ def _check_data(configs: Sequence[Any]) -> None:
 
 def _check_seeds(seeds: Any) -> None:
     if isinstance(seeds, bool) or not isinstance(seeds, int) or not 1 <= seeds <= MAX_SEEDS:
-        raise ConfigError(f"seeds must be an integer in [1, {MAX_SEEDS}] (model seeds 0..N−1), "
-                          f"got {seeds!r}")
+        raise FieldError("seeds", seeds, f"an integer in [1, {MAX_SEEDS}] (model seeds 0..N−1)")
 
 
 def parse_grid(items: Sequence[str]) -> dict[str, list[str]]:
@@ -150,22 +151,3 @@ def load(path: str | Path) -> dict[str, Any]:
 def key(config: Mapping[str, Any]) -> str:
     """A run's identity in the store: its config (seed included) as sorted JSON."""
     return json.dumps(dict(config), sort_keys=True)
-
-
-def _typed(field: cfg.FieldSpec, value: Any) -> Any:
-    """`value` (a command-line string or a TOML value) as `field`'s declared type."""
-    if not isinstance(value, str | int | float | bool):
-        raise ConfigError(f"{field.name} must be {field.valid()}, got {value!r}")
-    if isinstance(value, str) and field.kind is not str:
-        text = value.strip().lower()
-        try:
-            if field.kind is bool:
-                if text not in _TRUE + _FALSE:
-                    raise ValueError(text)
-                return text in _TRUE
-            return field.kind(text)
-        except ValueError:
-            raise ConfigError(f"{field.name} must be {field.valid()}, got {value!r}") from None
-    if field.kind is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    return value

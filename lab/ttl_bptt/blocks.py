@@ -57,9 +57,8 @@ class LocalNet(nn.Module):
                  num_classes: int) -> None:
         super().__init__()
         parts = layers(net)
-        if not 1 <= block_size <= len(parts):
-            raise cfg.ConfigError(f"block_size must be in 1..depth = 1..{len(parts)}, "
-                                  f"got {block_size!r}")
+        cfg.require(1 <= block_size <= len(parts), "block_size", f"in 1..depth = 1..{len(parts)}",
+                    block_size)
         self.blocks = nn.ModuleList(nn.Sequential(*[m for p in parts[i:i + block_size] for m in p])
                                     for i in range(0, len(parts), block_size))
         heads: list[nn.Module] = []

@@ -58,9 +58,8 @@ def ttl_step(model: LocalNet, x: Tensor, y: Tensor, optimizer: torch.optim.Optim
     (tests and measurement).
     """
     timesteps = x.shape[0]
-    if not 1 <= truncation_length <= timesteps:
-        raise cfg.ConfigError(f"truncation_length must be in 1..timesteps = 1..{timesteps}, "
-                              f"got {truncation_length!r}")
+    cfg.require(1 <= truncation_length <= timesteps, "truncation_length",
+                f"in 1..timesteps = 1..{timesteps}", truncation_length)
     state: State = {}
     losses = []
     for start in range(0, timesteps, truncation_length):
