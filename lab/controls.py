@@ -1,4 +1,4 @@
-"""Controls for claims about time (METHODS.md §3, §6): what a task gives a model without order.
+"""Controls for claims about time (docs/methods.md §3, §6): what a task gives a model without order.
 
 A task tests memory across time only if a model that cannot use order fails it. Three controls,
 each trained on a `Split` of recordings `[N, T, ...]` and returning its `Accuracy` (%):
@@ -131,7 +131,7 @@ def order_needed(reference: Sequence[float], shuffled: Sequence[float]) -> bool:
     """Whether a task needs order: the reference model (e.g. BPTT) beats its shuffled control
     measurably, i.e. the 95% interval of reference − shuffled over matched seeds lies above 0.
 
-    With one seed there is no interval: a ValueError (METHODS.md §6).
+    With one seed there is no interval: a ValueError (docs/methods.md §6).
     """
     diff = stats.paired(reference, shuffled)
     if math.isnan(diff.ci_low):

@@ -185,7 +185,11 @@ def layer_gaps(model: nn.Sequential, x: Tensor, timesteps: int) -> list[Gap]:
     its gap is the identity's own error (quantization to θ/N, and the Gaussian's rounded
     corners); later layers add the residual error of spikes arriving unevenly.
 
-        >>> gaps = layer_gaps(trained_model, split.x_test, 4)   # [Gap(mean, std), ...]
+        >>> split = data.load("digits")
+        >>> model = single_step_model(Config(), split)     # untrained here; trained in `run`
+        >>> gaps = layer_gaps(model, split.x_test[:16], 4)  # [Gap(mean, std)] per hidden layer
+        >>> len(gaps), type(gaps[0]).__name__
+        (2, 'Gap')
     """
     return residual_gap(expected_network(model), to_multi_step(model), x, timesteps)
 

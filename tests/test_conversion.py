@@ -10,13 +10,12 @@ from torch import nn
 from lab import cli, conversion
 from lab.conversion import Config, convert, simulate_accuracy, threshold_balance
 from lab.conversion.activations import QCFS, ClippedReLU, ResidualNoise, qcfs
-from lab.core import encoding, grid, models
+from lab.core import encoding, grid, models, theme
 from lab.core.config import ConfigError
 from lab.core.neurons import NeuronParams, SpikingNeuron, simulate
 from lab.core.noise import NoiseModel
 from lab.core.results import ResultsStore
 from lab.viz import conversion as viz
-from lab.viz import theme
 
 
 def _qcfs_mlp(seed: int = 0, levels: int = 4, act=QCFS) -> nn.Sequential:

@@ -251,8 +251,8 @@ def test_per_layer_summarises_a_curve_over_seeds():
 
 
 def test_depth_figure_draws_the_gap_per_layer_of_each_arm():
+    from lab.core import theme
     from lab.viz import conversion as viz
-    from lab.viz import theme
 
     fig = viz.depth_figure(_fake_runs(), depth=4, timesteps=2)
     bands = [d for d in fig.data if d.fill == "toself"]
@@ -286,8 +286,9 @@ def test_comparison_grids_are_valid_sweeps():
     from lab.sweep import make
 
     base = {"dataset": "digits", "epochs": 1, "batch_norm": True, "timesteps": 16}
-    specs = [make(cmp.METHOD, g, 2) for g in cmp.grids(base, (4, 8), threshold_balancing=True)]
-    configs = [c for s in specs for c in s.configs()]
+    found = cmp.grids(base, (4, 8), threshold_balancing=True)
+    configs = [c for s in [make(cmp.METHOD, g, 2) for g in found] for c in s.configs()]
+    assert cmp.configs_of(found, 2) == configs  # run_here runs what the sweep would, in order
     arms = {(cmp.arm(c.__dict__), c.timesteps) for c in configs}
     assert arms == {("qcfs", 16), ("residual-noise", 16), ("qcfs L=T", 1), ("qcfs L=T", 2),
                     ("TB v0=0", 16), ("TB v0=θ/2", 16)}

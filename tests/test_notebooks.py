@@ -107,8 +107,8 @@ def stored_figures(nb) -> list[tuple[str, dict]]:
 @pytest.mark.parametrize("path", ALL, ids=lambda p: p.stem)
 def test_every_figure_has_the_lab_look_and_a_one_line_description(path):
     """One look (issue 17): the 'lab' template's colours and font, and a line of text with
-    every figure (`lab.viz.theme.describe`), in cells and in saved widget state alike."""
-    from lab.viz import theme
+    every figure (`lab.core.theme.describe`), in cells and in saved widget state alike."""
+    from lab.core import theme
 
     lab = theme.pio.templates[theme.TEMPLATE].layout
     figures = stored_figures(read(path))

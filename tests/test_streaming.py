@@ -287,7 +287,7 @@ def test_graph_figure_marks_what_each_layer_has_seen():
 
 
 def test_anytime_figure_draws_seed_bands_in_theme_styles_and_chance_in_the_legend():
-    from lab.viz import theme
+    from lab.core import theme
 
     seeds = torch.tensor([[10.0, 60.0, 80.0], [20.0, 70.0, 90.0], [30.0, 65.0, 85.0]])
     fig = V.anytime_figure({"streaming ANN, skips": seeds, "SNN of streaming, skips": seeds,
@@ -309,7 +309,7 @@ def test_anytime_figure_draws_seed_bands_in_theme_styles_and_chance_in_the_legen
 
 
 def test_every_figure_of_notebook_05_has_a_description_and_frames_name_their_polarities():
-    from lab.viz import theme
+    from lab.core import theme
 
     frames = torch.zeros(3, 2, 4, 4)
     frames[0, 1, 0, 0] = 2.0

@@ -3,7 +3,8 @@
 import plotly.graph_objects as go
 import pytest
 
-from lab.viz import png, theme
+from lab.core import theme
+from lab.viz import png
 
 
 def test_every_method_has_its_own_colour_and_mark():

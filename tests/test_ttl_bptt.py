@@ -273,7 +273,7 @@ def test_graph_draws_units_cuts_and_losses(k: int, b: int) -> None:
 def test_graph_draws_every_edge_into_the_readout(k: int, b: int) -> None:
     """Every forward layer edge is drawn once: T per layer row, the readout's included, also
     when a unit has no gradient-carrying edge (K = 1, one-layer blocks)."""
-    from lab.viz import theme
+    from lab.core import theme
 
     fig = viz.graph_figure(timesteps=8, depth=3, truncation_length=k, block_size=b)
     layer_edges = []

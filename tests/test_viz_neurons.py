@@ -146,7 +146,7 @@ def test_figures_are_deterministic():
 
 
 def test_every_figure_has_the_lab_look_and_a_one_line_description():
-    from lab.viz import theme
+    from lab.core import theme
 
     z = torch.linspace(-0.5, 1.5, 20, dtype=torch.float64)
     for fig in (viz.membrane_figure(0.3), viz.staircase_figure(timesteps=4),

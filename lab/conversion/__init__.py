@@ -1,7 +1,7 @@
 """ANN-to-SNN conversion at ultra-low latency: threshold balancing, QCFS and residual noise.
 
 Every activation becomes a plain IF neuron (reset by subtraction, emitting θ·s). Summing its
-equations over t = 1..T gives, per neuron, with the rate r = θ·Σs/T (METHODS.md §1):
+equations over t = 1..T gives, per neuron, with the rate r = θ·Σs/T (docs/methods.md §1):
 
     r = mean(I) − (v[T] − v[0]) / T
 

@@ -1,4 +1,4 @@
-"""Residual noise against its baselines over model seeds, paired (METHODS.md §1, §6).
+"""Residual noise against its baselines over model seeds, paired (docs/methods.md §1, §6).
 
 The arms, all on one architecture, data split and epoch count:
 
@@ -14,20 +14,23 @@ with `config`, `metrics`, `curves`) and compare arms over the seeds both have; `
 summarises a per-layer curve (the gap) over seeds. Nothing here chooses anything: the numbers
 are the test set's, reported whatever their sign.
 
-Example (digits, depth 4, 2 seeds, 1 epoch: a few seconds):
-    >>> runs = run_here(grids({"epochs": 1, "batch_norm": True, "timesteps": 4}, [4]), 2)
-    >>> diff = paired(values(runs, 4, NOISE, 2), values(runs, 4, QCFS, 2))  # points, T = 2
-    >>> std = per_layer(runs, 4, QCFS, 2)  # [layers] Summary of the gap std over seeds
+Example (digits, depth 4, 2 seeds, 1 epoch: 8 runs, minutes on 2 cores, so not run as a
+doctest; `tests/test_conversion_depth.py` runs `run_here` on a smaller grid):
+    >>> base = {"epochs": 1, "batch_norm": True, "timesteps": 4}
+    >>> runs = run_here(grids(base, [4]), 2)                                  # doctest: +SKIP
+    >>> diff = paired(values(runs, 4, NOISE, 2), values(runs, 4, QCFS, 2))  # doctest: +SKIP
+    >>> std = per_layer(runs, 4, QCFS, 2)  # gap std per layer over seeds   # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..core import stats
-from ..core.config import as_dict, spec
+from ..core.config import ConfigError, as_dict, spec
 from .experiment import Config
 from .experiment import run as run_one
 
@@ -83,16 +86,25 @@ def run_here(found: Sequence[Mapping[str, tuple]], seeds: int, keep_models: bool
     by default), one after another in this
     process: no results store, no cluster to start (on 2 shared cores a Dask cluster's start
     alone took 10–20 s of a minute). The configs are validated, all of them, before any runs."""
-    from ..sweep.spec import make  # here: lab.sweep imports Dask (a second), needed only now
-
-    configs = [c for grid in found
-               for c in make(METHOD, grid, seeds, first_seed).configs()]
+    configs = configs_of(found, seeds, first_seed)
     runs = []
     for config in configs:
         result = run_one(config)
         runs.append(Finished(as_dict(config), result["metrics"], result["curves"],
                              result["models"] if keep_models else {}))
     return runs
+
+
+def configs_of(found: Sequence[Mapping[str, tuple]], seeds: int, first_seed: int = 0
+               ) -> list[Config]:
+    """One `Config` per combination of each grid's values (the first field varying slowest) and
+    model seed (innermost), as `lab.sweep.make(METHOD, grid, seeds, first_seed).configs()` gives
+    them; each Config validates itself, so a bad value raises ConfigError before anything runs."""
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise ConfigError(f"seeds must be an integer ≥ 1, got {seeds!r}")
+    return [Config(**dict(zip(grid, values, strict=True)), seed=seed) for grid in found
+            for values in itertools.product(*grid.values())
+            for seed in range(first_seed, first_seed + seeds)]
 
 
 def arm(config: Mapping[str, Any]) -> str:

@@ -2,7 +2,7 @@
 neurons end with v[T] outside [0, θ) and how many spike counts it misrepresents.
 
 Summing the IF equations over t = 1..T gives, per neuron, with the rate r = θ·Σs/T
-(METHODS.md §1):  r = mean(I) − (v[T] − v[0]) / T. While v[T] stays in [0, θ) the rate is the
+(docs/methods.md §1):  r = mean(I) − (v[T] − v[0]) / T. While v[T] stays in [0, θ) the rate is the
 ANN's activation clipped and quantized; spikes that arrive unevenly push v[T] out of [0, θ),
 and the spike count then misrepresents the input — the residual error.
 """

@@ -1,4 +1,4 @@
-"""CIFAR-10 and CIFAR-100 read from their python-pickle files on disk, as a `data.Split`.
+"""CIFAR-10 and CIFAR-100 read from their python-pickle files on disk, as a `Split`.
 
 The files are those of the official archives (Krizhevsky 2009), unpacked under `data_dir`:
 
@@ -14,7 +14,7 @@ says which archive to fetch by hand and where to unpack it. The unpickler accept
 arrays these files hold, so a foreign pickle cannot run code.
 
 Images come back `[N, 3, 32, 32]` float32 in [0, 1], labels int64 `[N]`; validation is carved
-from the training set with the data seed, as for every frame set (`data.with_validation`).
+from the training set with the data seed, as for every frame set (`splits.with_validation`).
 
 Example:
     >>> split = load("cifar10", "~/data")            # doctest: +SKIP
@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import data
+from . import splits
 from .config import ConfigError
 
 FOLDERS = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python"}
@@ -59,7 +59,7 @@ def missing_files(name: str, data_dir: str | Path) -> list[Path]:
 
 
 def load(name: str, data_dir: str | Path, download: bool = False, seed: int = 0,
-         val_fraction: float = data.VAL_FRACTION) -> data.Split:
+         val_fraction: float = splits.VAL_FRACTION) -> splits.Split:
     """The train / validation / test split of `name` ('cifar10' or 'cifar100') under `data_dir`.
 
     Raises DataUnavailable before reading anything when files are missing (unless `download`,
@@ -68,18 +68,18 @@ def load(name: str, data_dir: str | Path, download: bool = False, seed: int = 0,
     root = Path(data_dir).expanduser()
     if download and missing_files(name, root):
         _download(name, root)
-    check(name, root, val_fraction or data.VAL_FRACTION)
+    check(name, root, val_fraction or splits.VAL_FRACTION)
     x_train, y_train = _read(name, root, TRAIN_FILES[name])
     x_test, y_test = _read(name, root, TEST_FILES[name])
-    split = data.Split(x_train, y_train, x_test, y_test, name)
-    return data.with_validation(split, val_fraction, seed) if val_fraction else split
+    split = splits.Split(x_train, y_train, x_test, y_test, name)
+    return splits.with_validation(split, val_fraction, seed) if val_fraction else split
 
 
-def check(name: str, data_dir: str | Path, val_fraction: float = data.VAL_FRACTION) -> None:
+def check(name: str, data_dir: str | Path, val_fraction: float = splits.VAL_FRACTION) -> None:
     """DataUnavailable naming the folder or file and what is wrong, unless every batch file of
     `name` is under `data_dir`, is a CIFAR batch (`_batch`: uint8 `[N, 3072]`, one label in
     range per image), and the training batches hold enough images to carve a stratified
-    validation set (`data.too_small`): a run is refused before anything is stored. A file's
+    validation set (`splits.too_small`): a run is refused before anything is stored. A file's
     verdict is kept while its size and time stamp stay the same (each is read once)."""
     root = Path(data_dir).expanduser()
     missing = missing_files(name, root)
@@ -90,7 +90,7 @@ def check(name: str, data_dir: str | Path, val_fraction: float = data.VAL_FRACTI
             f"them there (through torchvision; without it, unpack {ARCHIVES[name]} into that "
             "folder by hand)")
     labels = [_checked_labels(name, _folder(name, root) / f) for f in FILES[name]]
-    small = data.too_small(np.concatenate(labels[:len(TRAIN_FILES[name])]), val_fraction)
+    small = splits.too_small(np.concatenate(labels[:len(TRAIN_FILES[name])]), val_fraction)
     if small:
         raise DataUnavailable(f"{name}: the training batches in {_folder(name, root)} hold "
                               f"{small}: unpack the whole archive there")

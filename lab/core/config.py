@@ -15,9 +15,11 @@ Example:
     ... class C:
     ...     timesteps: int = setting(8, low=1, high=1024, unit="steps")
     ...     def __post_init__(self): validate(self)
-    >>> C(timesteps=0)
-    Traceback (most recent call last):
-    ConfigError: timesteps must be an integer in [1, 1024] (steps), got 0
+    >>> try:
+    ...     C(timesteps=0)
+    ... except ConfigError as err:  # one line naming the field and its range
+    ...     print(err)
+    timesteps must be an integer in [1, 1024] (steps), got 0
 """
 
 from __future__ import annotations

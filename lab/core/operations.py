@@ -1,6 +1,6 @@
 """The one operations count: ANN MACs, SNN synaptic operations, fan-outs, training-step MACs.
 
-Accounting (METHODS.md §5): a weight layer fed by analog values costs dense MACs,
+Accounting (docs/methods.md §5): a weight layer fed by analog values costs dense MACs,
 `outputs × fan-in`. A weight layer fed by spikes costs synaptic operations,
 
     SOPs = Σ_t Σ_i s_i[t] · fanout(i)

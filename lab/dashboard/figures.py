@@ -4,7 +4,7 @@ difference of two configurations per step.
 Traces are plain dicts (plotly.js's schema) without plotly.py's validation, and bands and levels
 are layout shapes: both keep a page of hundreds of runs as quick to draw as an empty one. The
 legend sits below the plot, where the modebar (top right) cannot cover it. Every figure has the
-lab's one look (`lab.viz.theme`): its template, each method's colour, dash and marker (a second
+lab's one look (`lab.core.theme`): its template, each method's colour, dash and marker (a second
 configuration of a method keeps its colour and marker and takes another dash), and a one-line
 description under the title.
 """
@@ -19,8 +19,7 @@ from collections.abc import Callable, Sequence
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from ..core import metrics, stats
-from ..viz import theme
+from ..core import metrics, stats, theme
 from .cost_table import si
 from .paired import Difference
 from .summary import (
@@ -68,7 +67,7 @@ def styles(groups: Sequence[Group]) -> list[tuple[str, str, str]]:
 
 
 def finish(figure: go.Figure, description: str) -> go.Figure:
-    """The lab's template and the figure's one-line description (`lab.viz.theme`)."""
+    """The lab's template and the figure's one-line description (`lab.core.theme`)."""
     # As the template itself: an unvalidated figure would keep its name, which plotly.js (and
     # Panel, reading the template's font) cannot resolve.
     figure.layout.template = _template()

@@ -1,4 +1,4 @@
-"""Two configurations compared over the seeds both ran (METHODS.md §6): at each step of their
+"""Two configurations compared over the seeds both ran (docs/methods.md §6): at each step of their
 curve, the mean of the paired differences a − b with its 95% interval (`lab.core.stats.paired`),
 and one verdict on their stored accuracy — "no measurable difference" when the interval holds 0.
 

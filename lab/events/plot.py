@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from lab.core import theme
 from lab.events.datasets import events_to_frames
-from lab.viz import theme
 
 ON, OFF = theme.OKABE_ITO["vermillion"], theme.OKABE_ITO["blue"]  # as in lab.viz.streaming
 ON_OFF_COLORS = [[0.0, OFF], [0.5, "white"], [1.0, ON]]

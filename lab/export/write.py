@@ -12,11 +12,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import __version__
 from ..core.models import TimeDistributed
 from ..core.neurons import SpikingNeuron
 from ..core.resnet import ResidualBlock
 from ..core.results import ResultsStore
+from ..version import __version__
 from .errors import DT, IF_R, SKIPPED, Convention, ExportError, check_convention
 
 

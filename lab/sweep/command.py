@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 # Dask, torch and scipy are imported when a sweep runs, not to build the parser (`--help`).
 
-DEFAULT_SEEDS = 5  # METHODS.md §6: at least 5 model seeds for a comparison that is claimed
+DEFAULT_SEEDS = 5  # docs/methods.md §6: at least 5 model seeds for a comparison that is claimed
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:

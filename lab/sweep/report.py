@@ -1,5 +1,5 @@
 """A sweep's numbers as a student should read them: per grid point the mean over seeds with its
-95% interval, and each point against the first, paired over matched seeds (METHODS.md §6)."""
+95% interval, and each point against the first, paired over matched seeds (docs/methods.md §6)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Each figure calls the lab's own code (`lab.core.encoding`, snnTorch's surrogate through
 `lab.core.neurons`) and only draws; they are the widget callbacks of the notebook (tested).
 Figure data is rounded to `DIGITS`: smaller notebooks, the same JSON on every machine.
-Drawn in the lab's look (`lab.viz.theme`): BPTT in its method colour, runs told apart by dash
+Drawn in the lab's look (`lab.core.theme`): BPTT in its method colour, runs told apart by dash
 and marker, and a one-line description under every title.
 """
 
@@ -18,8 +18,7 @@ from snntorch import surrogate
 from torch import Tensor
 
 from lab.core import encoding as enc
-from lab.core import grid
-from lab.viz import theme
+from lab.core import grid, theme
 
 DIGITS = 4
 COLORS = {"step": theme.GREY, "smooth": theme.OKABE_ITO["blue"],

@@ -2,7 +2,7 @@
 
 The functions compute with `lab.core.neurons.simulate` and `lab.conversion` and only draw;
 they are the widget callbacks of the notebook (and are tested). Methods are drawn in the lab's
-look (`lab.viz.theme`), intervals as bands, and every figure carries a one-line description.
+look (`lab.core.theme`), intervals as bands, and every figure carries a one-line description.
 Figure data is rounded, so the stored notebook stays small and identical on every machine.
 """
 
@@ -20,7 +20,7 @@ from lab.conversion import comparison as cmp
 from lab.core import stats
 from lab.core.neurons import NeuronParams, simulate
 
-from . import theme
+from ..core import theme
 
 DIGITS = 4
 COLORS = theme.OKABE_ITO

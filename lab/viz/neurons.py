@@ -3,7 +3,7 @@
 Every figure runs `lab.core.neurons.simulate`, the one simulation loop; these functions only
 choose inputs and draw. They are the widget callbacks of notebook 01 (and are tested).
 `v_init` is given in units of θ here, as in `SpikingNeuron` (0.5 → v[0] = θ/2).
-Drawn in the lab's look (`lab.viz.theme`): each quantity has its own line dash or marker as
+Drawn in the lab's look (`lab.core.theme`): each quantity has its own line dash or marker as
 well as its colour, the ANN is the theme's (grey, dashed), and every figure carries its
 one-line description.
 """
@@ -15,9 +15,8 @@ import torch
 from plotly.subplots import make_subplots
 from torch import Tensor
 
-from lab.core import grid
+from lab.core import grid, theme
 from lab.core.neurons import NeuronParams, Reset, simulate
-from lab.viz import theme
 
 PROFILES = ("constant", "early", "late")
 DIGITS = 4  # figure data is rounded: smaller notebooks, the same JSON on every machine

@@ -1,7 +1,7 @@
 """Figures of notebook 03: noise-based single-step training and the T = 1 → T = N step.
 
 The functions compute with `lab.noise_training` and only draw; `identity_figure` is the
-notebook's widget callback (and is tested). Figures use the lab's look (`lab.viz.theme`) and
+notebook's widget callback (and is tested). Figures use the lab's look (`lab.core.theme`) and
 carry a one-line description; the per-layer gap is drawn by `lab.viz.conversion` next to the
 conversion methods'. Figure data is rounded so the stored notebook stays small and identical on
 every machine.
@@ -19,7 +19,7 @@ from plotly.subplots import make_subplots
 from lab.core import grid
 from lab.noise_training import expected_spike, if_rate, monte_carlo_spike
 
-from . import theme
+from ..core import theme
 
 DIGITS = 4
 # the method's own curve first (its theme colour), then the variants and references

@@ -3,8 +3,9 @@
 The redraw covers what the lab's figures use — scatter (lines, markers, text, interval bands),
 bar, heatmap, subplots, log axes, shapes (hline, hrect, vrect) and annotations; anything else
 is left out of the PNG, and its title says so. The title's subtitle (a figure's one-line
-description, `lab.viz.theme.describe`) is drawn under it.
+description, `lab.core.theme.describe`) is drawn under it.
 
+    >>> import plotly.graph_objects as go
     >>> to_png(go.Figure(go.Scatter(y=[1, 3, 2])))[:4]
     b'\x89PNG'
 """

@@ -57,8 +57,8 @@ class LabRenderer(MimetypeRenderer):
 
 def use() -> None:
     """Register the renderer as plotly's "lab" renderer and make it, and the "lab" template
-    (`lab.viz.theme`), the defaults."""
-    from . import theme
+    (`lab.core.theme`), the defaults."""
+    from ..core import theme
 
     theme.use()
     pio.renderers[RENDERER] = LabRenderer()

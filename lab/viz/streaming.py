@@ -2,7 +2,7 @@
 
 The functions compute with `lab.streaming` and only draw; `graph_figure` is the step slider's
 callback (tested). Figure data is rounded so the stored notebook stays small and identical.
-Styles come from `lab.viz.theme`: the streaming rollout in the method's colour, an ANN dashed
+Styles come from `lab.core.theme`: the streaming rollout in the method's colour, an ANN dashed
 and its SNN solid in the same colour; the sequential rollout in its own
 colour (an ANN dashed, its SNN solid); controls in their own styles; every figure carries a
 one-line description.
@@ -16,9 +16,8 @@ import plotly.graph_objects as go
 import torch
 from torch import Tensor
 
-from lab.core import stats
+from lab.core import stats, theme
 from lab.streaming import Graph, delays, seen_frames
-from lab.viz import theme
 
 DIGITS = 3
 UNSEEN, SEEN = "#d9d9d9", theme.OKABE_ITO["green"]

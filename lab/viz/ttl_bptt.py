@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from lab.viz import theme
+from lab.core import theme
 
 # one colour per (segment, block) unit: Okabe–Ito, so neighbouring units stay distinguishable
 UNIT_COLORS = tuple(theme.OKABE_ITO[k] for k in ("blue", "orange", "green", "vermillion",

@@ -92,8 +92,9 @@ class PairedView(pn.viewable.Viewer):
         note = pn.pane.HTML(
             "<p class='notes'>a − b over the seeds both configurations ran, seed s against "
             "seed s (paired: the initialisation is shared), by <code>scipy.stats.ttest_rel"
-            "</code>. One seed gives no interval; METHODS.md §6 asks for at least 5 for a "
-            "claim.</p>", stylesheets=[COST_CSS], sizing_mode="stretch_width")
+            "</code>. One seed gives no interval; the lab's rule is at least 5 for a claim "
+            "(docs/methods.md §6, in the lab's repository).</p>", stylesheets=[COST_CSS],
+            sizing_mode="stretch_width")
         return pn.Column(pickers, self._verdict, self._figure, self._table, note,
                          sizing_mode="stretch_width")
 

@@ -6,9 +6,12 @@ the SNN converted from it share the method's colour: the ANN is drawn dashed. Co
 Okabe–Ito palette (distinguishable with the common colour-vision deficiencies), with two of
 Paul Tol's muted colours for the streaming and sequential rollouts.
 
-    >>> from lab.viz import theme
+    >>> import plotly.graph_objects as go
+    >>> from lab.core import theme
     >>> fig = go.Figure(go.Scatter(x=[1, 2], y=[3, 4], **theme.trace_style("qcfs")))
-    >>> theme.describe(fig, "QCFS accuracy rises with T.")   # the figure's one-line text
+    >>> fig = theme.describe(fig, "QCFS accuracy rises with T.")   # the figure's one-line text
+    >>> fig.layout.title.subtitle.text
+    'QCFS accuracy rises with T.'
 
 `describe` puts the one-line description under the title (plotly's subtitle), so it shows in
 JupyterLab, in the static PNG and in the dashboard alike.
