@@ -14,6 +14,7 @@ from lab import exercises as ex
 from lab.core.neurons import NeuronParams
 from lab.exercises import code as ex_code
 from lab.exercises import methods as ex_methods
+from lab.exercises import student as ex_student
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 WITH_EXERCISES = [p for p in sorted(NOTEBOOKS.glob("*.ipynb")) if ex.has_exercises(p)]
@@ -396,6 +397,39 @@ def test_make_student_refuses_a_solution_outside_a_solution_cell(tmp_path):
     nbformat.write(nb, tmp_path / "a.ipynb")
     with pytest.raises(RuntimeError, match="non-solution cell"):
         ex.make_student(tmp_path / "a.ipynb", tmp_path / "out" / "a.ipynb")
+
+
+def test_student_version_keeps_the_pictures_of_figures_that_give_nothing_away(tmp_path):
+    """Figures show before the student runs anything, except where they show what an exercise
+    asks to predict: between an exercise and its check, or in a cell tagged `answer`."""
+    src = NOTEBOOKS / "01_spiking_neurons.ipynb"
+    teacher = nbformat.read(src, as_version=4)
+    student = nbformat.read(ex.make_student(src, tmp_path / src.name), as_version=4)
+    kept = {i for i, cell in enumerate(student.cells) if cell.get("outputs")}
+    figures = {i for i, cell in enumerate(teacher.cells) if any(
+        "image/png" in out.get("data", {}) for out in cell.get("outputs", []))}
+    assert kept and kept < figures  # some figures kept, and some withheld
+    withheld, inside, start = figures - kept, set(), None
+    for i, cell in enumerate(teacher.cells):  # the cells between an exercise and its check
+        if nbgrader(cell).get("solution"):
+            start = i
+        elif is_check(cell) and start is not None:
+            inside |= set(range(start, i))
+            start = None
+    assert withheld == figures & inside
+    for i in kept:
+        (out,) = student.cells[i].outputs  # one picture each
+        assert out.data["image/png"] in [o["data"].get("image/png") for o in
+                                         teacher.cells[i].outputs]
+        assert out.data["text/plain"] == ex_student.STILL
+
+    tagged = nbformat.read(src, as_version=4)
+    first = min(kept)
+    tagged.cells[first].metadata["tags"] = ["answer"]
+    nbformat.write(tagged, tmp_path / "tagged.ipynb")
+    again = nbformat.read(ex.make_student(tmp_path / "tagged.ipynb", tmp_path / "t.ipynb"),
+                          as_version=4)
+    assert not again.cells[first].get("outputs")
 
 
 def test_main_writes_only_notebooks_with_exercises(tmp_path, capsys):

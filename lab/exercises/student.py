@@ -8,6 +8,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+PNG = "image/png"
+STILL = "[a picture of this figure: run the cell to draw it live]"
+ANSWER_TAG = "answer"  # a cell whose figure gives an exercise away: its output is cleared too
+
 
 def has_exercises(path: str | Path) -> bool:
     """True if the notebook at `path` has a cell marked as an nbgrader solution."""
@@ -22,7 +26,8 @@ def make_student(src: str | Path, dst: str | Path) -> Path:
     grade ids), ClearSolutions (each `### BEGIN SOLUTION … ### END SOLUTION` becomes
     `raise NotImplementedError()`), LockCells (check cells read-only) and ClearOutput (the
     instructor's outputs would give the predictions away). The stored widget state and nbval's
-    test tags go too: students run the notebook themselves.
+    test tags go too: students run the notebook themselves. The static pictures of the figures
+    come back (`student_figures`), so the notebook shows them before it is run.
     """
     import nbformat
     from nbgrader.preprocessors import (
@@ -34,11 +39,15 @@ def make_student(src: str | Path, dst: str | Path) -> Path:
     )
 
     notebook = nbformat.read(src, as_version=4)
+    figures = student_figures(notebook)
     resources: dict[str, Any] = {}
     for step in (CheckCellMetadata(), ClearSolutions(), ClearHiddenTests(), LockCells(),
                  ClearOutput()):
         notebook, resources = step.preprocess(notebook, resources)
     notebook.metadata.pop("widgets", None)
+    for index, pictures in figures.items():
+        notebook.cells[index].outputs = [nbformat.v4.new_output(
+            "display_data", data={PNG: picture, "text/plain": STILL}) for picture in pictures]
     for cell in notebook.cells:
         cell.metadata.pop("execution", None)
         tags = [t for t in cell.metadata.get("tags", []) if not t.startswith("nbval")]
@@ -50,6 +59,27 @@ def make_student(src: str | Path, dst: str | Path) -> Path:
     dst.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, dst)
     return dst
+
+
+def student_figures(notebook: Any) -> dict[int, list[str]]:
+    """The stored PNGs (base64) a student version keeps, by cell index: every figure's, and a
+    widget's picture of its default state, except in exercise cells, in the cells between an
+    exercise and its check (there the figure is what the student predicts), and in cells
+    tagged `answer`."""
+    kept, open_exercise = {}, False
+    for index, cell in enumerate(notebook.cells):
+        grading = cell.metadata.get("nbgrader", {})
+        if grading.get("solution"):
+            open_exercise = True
+        elif grading.get("locked") and cell.cell_type == "code":  # the exercise's check
+            open_exercise = False
+        elif cell.cell_type == "code" and not open_exercise \
+                and ANSWER_TAG not in cell.metadata.get("tags", []):
+            pictures = [out["data"][PNG] for out in cell.get("outputs", [])
+                        if PNG in out.get("data", {})]
+            if pictures:
+                kept[index] = pictures
+    return kept
 
 
 def make_students(src_dir: str | Path, dst_dir: str | Path) -> list[Path]:
