@@ -61,8 +61,11 @@ test: setup lint unit nbtest
 lint: setup
 	$(BIN)/ruff check .
 
+# The docstrings' examples run too (--doctest-modules: every module of lab/ is imported; the
+# examples that train for minutes are marked +SKIP and run in tests/ instead).
 unit: setup
 	$(BIN)/python -m pytest -q tests --ignore=tests/test_student_notebooks.py
+	$(BIN)/python -m pytest -q --doctest-modules lab
 
 # The notebooks under strict nbval and their student versions run as a student runs them: one
 # notebook per pytest-xdist worker (each kernel uses one thread), two workers.

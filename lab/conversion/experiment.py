@@ -192,7 +192,7 @@ def train_ann(config: Config, split: data.Split, device: torch.device | None = N
 
     Residual noise with fitted σ follows the authors' code: the first epoch has no noise, and
     before each later epoch σ per layer is refitted on the current network's SNN at
-    `config.fit_timesteps`, on the validation images (held out: METHODS.md §1, §6). With
+    `config.fit_timesteps`, on the validation images (held out: docs/methods.md §1, §6). With
     `checkpoint='best-validation'` the returned ANN is that of the epoch whose SNN at
     `fit_timesteps` was most accurate on the validation images (the first such epoch). The
     returned network's `checkpoint_epoch` says which epoch it is (1-based).

@@ -2,7 +2,7 @@
 
 A name means one thing everywhere it is stored or shown, and its label says which split it comes
 from: accuracies are on the test set (read once, for the reported number); every choice, such
-as "the first T within 1 point", is made on the validation set (METHODS.md §6). Where a metric
+as "the first T within 1 point", is made on the validation set (docs/methods.md §6). Where a metric
 is relative to something, the name says to what (`timesteps_within_1pt_of_ann`). The dashboard
 and the notebooks read labels and units from `METRICS` and `CURVES`; a method may store only
 names listed here (tested).
