@@ -297,8 +297,8 @@ def test_diagnosis_of_a_residual_model_agrees_with_the_labs_measurements():
         assert 0 <= layer.clipped <= 0.02  # the 99.9th percentile clips about 0.1 %
         assert layer.floor is None  # ReLU: no T = L
     assert len(d.candidates) == 1 + 4  # current, then 2 percentiles × 2 v_init
-    best = min(s.timesteps_within or 10**9 for s in d.candidates)
-    assert (d.recommended.timesteps_within or 10**9) == best
+    best = max(sum(s.accuracy.values()) for s in d.candidates)
+    assert sum(d.recommended.accuracy.values()) == best
     text = str(d)
     assert "Recommendation" in text and "relu_2" in text and "Gap std" in text
     assert not net.training
@@ -423,3 +423,33 @@ def test_dashboard_run_details_show_the_stored_per_layer_gap(tmp_path):
     view._table.selection = [0]
     assert "gap per IF layer" in view._details.object
     assert "&lt;b&gt;x" in view._details.object  # stored text stays text
+
+
+def test_both_paths_with_if_layers_keep_the_snns_order():
+    """The shorter path written first: the layout makes the longer one the branch and lists
+    the IF layers in the order the SNN holds them, so each gets its own θ."""
+
+    class TwoPaths(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a, self.b, self.c = nn.Linear(6, 6), nn.Linear(6, 6), nn.Linear(6, 6)
+            self.d, self.e, self.out = nn.Linear(6, 6), nn.Linear(6, 6), nn.Linear(6, 3)
+
+        def forward(self, x):
+            x = F.relu(self.a(x))
+            short = self.b(F.relu(self.c(x)))
+            long = self.d(F.relu(self.e(F.relu(self.b(x)))))
+            return self.out(F.relu(short + long))
+
+    net = TwoPaths().eval()
+    lay = graph.layout(net)
+    assert lay.activations == [m for m in lay.ann.modules() if isinstance(m, nn.ReLU)]
+    assert lay.names == ["relu", "relu_2", "relu_3", "relu_1", "relu_4"]
+    block = lay.ann[2]
+    assert len(block.branch) == 5 and len(block.shortcut) == 3
+    x = torch.rand(64, 6, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.equal(lay.ann(x), net(x))
+        snn = conversion.convert(net, conversion.threshold_balance(net, x, 100), v_init=0.5)
+        rates, logits = snn(encoding.direct(x, 1024)).mean(0), net(x)
+    assert (rates - logits).abs().max() < 0.05 * logits.abs().max()

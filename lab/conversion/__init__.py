@@ -24,7 +24,7 @@ residual error. The package, one idea a module:
 from .activations import NOISE_KINDS, QCFS, ClippedReLU, ResidualNoise, floor_ste, qcfs
 from .calibration import Gap, fit_noise, residual_gap, threshold_balance
 from .convert import ACTIVATIONS, CONVERTIBLE, activation_layers, check_convertible, convert
-from .diagnosis import Diagnosis, LayerDiagnosis, Setting, diagnose
+from .diagnosis import Diagnosis, LayerDiagnosis, Setting, diagnose, evaluate
 from .experiment import (
     CALIBRATION_SAMPLES,
     MECHANISM_TIMESTEPS,
@@ -56,7 +56,7 @@ __all__ = [
     "MECHANISM_TIMESTEPS", "NOISE_KINDS", "QCFS", "TIMESTEPS", "VARIANTS", "ClippedReLU",
     "Config", "Diagnosis", "Gap", "LayerDiagnosis", "LayerRecord", "Layout", "NotConvertible",
     "Outcome", "ResidualNoise", "Setting", "Simulation", "activation", "activation_layers",
-    "build_ann", "check_convertible", "convert", "diagnose", "experiment", "fit_noise",
+    "build_ann", "check_convertible", "convert", "diagnose", "evaluate", "experiment", "fit_noise",
     "floor_ste", "fold_batch_norm", "fold_layer", "histogram_edges", "ideal_spike_count",
     "layout", "networks", "qcfs", "residual_gap", "run", "simulate_accuracy",
     "threshold_balance", "train_ann",

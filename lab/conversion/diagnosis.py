@@ -15,7 +15,8 @@ For every IF layer l with threshold θ, on labelled validation images, the ANN's
 
 and the accuracy at every T. A recommendation — the threshold percentile (threshold
 balancing; `None` keeps a trained λ), v_init, and the smallest T within 1 point of the ANN — is
-chosen among candidates by that smallest T (then by mean accuracy over T) and stated with its
+chosen among candidates by the mean accuracy over the T measured (on a grid that doubles T,
+each doubling of latency counts once; ties: the smaller T within 1 point) and stated with its
 measured effect. θ is calibrated on the first half of `calibration_data`, everything is
 measured and chosen on the second half (the validation images); confirm on test images.
 
@@ -148,13 +149,23 @@ def diagnose(model: nn.Module, calibration_data: object,
         for v0 in v_inits:
             if (p, v0) != (current.percentile, current.v_init) or current.given:
                 candidates.append(setting(p, v0))
-    best = min(candidates, key=lambda s: (s.timesteps_within or math.inf,
-                                          -sum(s.accuracy.values())))
+    best = min(candidates, key=lambda s: (-sum(s.accuracy.values()),
+                                          s.timesteps_within or math.inf))
     layers = _layers(lay, model, convert(model, list(current.thresholds), current.v_init),
                      x_val, grid)
     compounds = {T: _compounds_from([layer.gap_std[T] for layer in layers]) for T in grid}
     return Diagnosis(type(model).__name__, grid, ann_accuracy, current, best,
                      tuple(candidates), tuple(layers), len(x_cal), len(x_val), compounds)
+
+
+def evaluate(model: nn.Module, setting: Setting, data_xy: object,
+             timesteps: Sequence[int] = TIMESTEPS) -> dict[int, float]:
+    """Accuracy (%) at every T of `timesteps` of `model` converted with `setting`'s θ and
+    v_init, on `data_xy` ((x, y) or batches): to confirm a recommendation on test images."""
+    grid = _grid(timesteps)
+    x, y = _tensors(data_xy, "data_xy")
+    curve = _accuracy(convert(model, list(setting.thresholds), setting.v_init), x, y, grid[-1])
+    return {T: float(curve[T - 1]) for T in grid}
 
 
 def _grid(timesteps: Sequence[int]) -> tuple[int, ...]:
@@ -309,23 +320,28 @@ def report(d: Diagnosis) -> str:
     else:
         lines.append("The gap std does not compound with depth at any T measured.")
     worst = max(d.layers, key=lambda layer: layer.clipped)
-    if worst.clipped > 0.01:
+    if worst.clipped > 0.01 and d.current.percentile is None and not d.current.given:
+        lines.append(f"Clipping: {_pct(worst.clipped)} % of {worst.name}'s inputs exceed θ = λ; "
+                     "the trained ANN clips them too, so this costs the conversion nothing.")
+    elif worst.clipped > 0.01:
         lines.append(f"Clipping: {_pct(worst.clipped)} % of {worst.name}'s inputs exceed θ "
                      "(a higher percentile lowers it, at a coarser rate resolution θ/T).")
     lines += ["", _recommendation(d)]
     return "\n".join(lines)
 
 
-def _within(setting: Setting) -> str:
+def _within(setting: Setting, t_max: int) -> str:
     T = setting.timesteps_within
-    return f"T = {T}" if T is not None else "no T measured"
+    return f"T = {T}" if T is not None else f"no T ≤ {t_max}"
 
 
 def _recommendation(d: Diagnosis) -> str:
     cur, rec = d.current, d.recommended
-    text = (f"Recommendation (chosen among {len(d.candidates)} settings on the validation "
-            f"images): {rec.describe()}; within {POINTS:g} point of the ANN from "
-            f"{_within(rec)} (current setting: {_within(cur)}).")
+    text = (f"Recommendation (the best mean accuracy over the T measured among "
+            f"{len(d.candidates)} settings, on the validation images): {rec.describe()}; "
+            f"within {POINTS:g} point of the ANN from "
+            f"{_within(rec, d.timesteps[-1])} (current setting: "
+            f"{_within(cur, d.timesteps[-1])}).")
     if rec == cur:
         return text + " The current setting is already the best candidate."
     effect = ", ".join(f"T={T}: {rec.accuracy[T]:.1f} % (now {cur.accuracy[T]:.1f})"

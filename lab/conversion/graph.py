@@ -347,6 +347,8 @@ class _Reader:
             module = self.modules[node.target]
             calls = self._calls[id(module)] = self._calls.get(id(module), 0) + 1
             name = str(node.target) if calls == 1 else f"{node.target}#{calls}"
+            if str(node.target).rsplit(".", 1)[-1].isdigit():  # a Sequential's: say what it is
+                name = f"{name} ({type(module).__name__})"
             if isinstance(module, nn.ReLU) and module.inplace:
                 module = nn.ReLU()  # in place would overwrite what the recording hooks keep
             elif id(module) in self._seen:
@@ -367,13 +369,19 @@ class _Reader:
         left, right = join.args[0], join.args[1]
         if left is fork:
             left, right = right, left
-        paths = []
+        paths, marks = [], [len(self.activations)]
         for end in (left, right):
             if end is fork:
                 paths.append(nn.Sequential())
-                continue
-            start = next(u for u in users if u is end or self._reaches(u, end))
-            paths.append(nn.Sequential(*self.chain(fork, join, first=start)))
+            else:
+                start = next(u for u in users if u is end or self._reaches(u, end))
+                paths.append(nn.Sequential(*self.chain(fork, join, first=start)))
+            marks.append(len(self.activations))
+        if len(paths[1]) > len(paths[0]):  # the longer path is the branch, as He et al. draw it
+            paths.reverse()
+            a, m, b = marks  # the IF layers in the order of the block's modules: branch first
+            for found in (self.activations, self.names):
+                found[a:b] = found[m:b] + found[a:m]
         after = self.users(join)
         activation = after[0] if len(after) == 1 else None
         if activation is None or self.kinds[activation] != "activation":

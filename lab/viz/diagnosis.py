@@ -9,13 +9,13 @@ dashboard's run details). Data is rounded so stored notebooks stay small.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..conversion.diagnosis import Diagnosis
-from ..core import theme
+from ..core import stats, theme
 
 DIGITS = 4
 _SEQUENTIAL = ("#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b")
@@ -55,6 +55,34 @@ def diagnosis_figure(d: Diagnosis) -> go.Figure:
                       margin={"b": 40, "l": 50, "r": 10}, legend={"orientation": "h", "y": -0.3})
     return theme.describe(fig, "Gap: SNN rate − ANN activation on validation images, in θ; "
                                "a std rising with depth is the residual error compounding.")
+
+
+def effect_figure(before: Mapping[int, Sequence[float]], after: Mapping[int, Sequence[float]],
+                  ann: Sequence[float], labels: tuple[str, str] = ("before", "after"),
+                  description: str = "Mean over seeds; bands: 95% intervals; dashed: the ANN."
+                  ) -> go.Figure:
+    """Accuracy against T before and after a fix: `before[T]`, `after[T]` hold one accuracy
+    per seed (the same seeds), `ann` the ANN's per seed; mean with its 95% interval (band)."""
+    fig = go.Figure()
+    ts = sorted(before)
+    for values, key, label in ((before, "threshold_balancing", labels[0]),
+                               (after, "qcfs", labels[1])):
+        summaries = [stats.summary(values[T]) for T in ts]
+        if summaries[0].n > 1:
+            fig.add_scatter(x=ts + ts[::-1],
+                            y=[round(s.ci_high, 2) for s in summaries]
+                            + [round(s.ci_low, 2) for s in summaries[::-1]],
+                            fill="toself", fillcolor=theme.band(key), line={"width": 0},
+                            hoverinfo="skip", showlegend=False)
+        fig.add_scatter(x=ts, y=[round(s.mean, 2) for s in summaries], name=label,
+                        **theme.trace_style(key))
+    mean = round(stats.summary(ann).mean, 2)
+    fig.add_scatter(x=[ts[0], ts[-1]], y=[mean, mean], name="ANN", **theme.trace_style("ann"))
+    fig.update_layout(title="Test accuracy against T, before and after the fix",
+                      xaxis={"type": "log", "title": "timesteps T", "tickvals": ts},
+                      yaxis_title="test accuracy (%)", height=420,
+                      margin={"b": 40, "l": 50, "r": 10}, legend={"orientation": "h", "y": -0.25})
+    return theme.describe(fig, description)
 
 
 def stored_gap_figure(curves: Mapping[str, list[float]]) -> go.Figure | None:
