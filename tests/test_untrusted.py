@@ -465,3 +465,12 @@ def test_the_served_page_runs_no_stored_script(tmp_path):
         xss = page.evaluate("window.__xss")
         browser.close()
     assert xss is None and dialogs == []
+
+
+def test_a_sweep_report_prints_a_spec_files_values_without_escapes(tmp_path, capsys):
+    from lab.sweep import command, make
+
+    spec = make("streaming", {"data_dir": ["\x1b]0;owned\x07a\x1b[2J", "b"]}, 1)
+    command._print_report(spec, ResultsStore(tmp_path / "r.sqlite"), "accuracy")
+    out = capsys.readouterr().out
+    assert "data_dir=a" in out and "\x1b" not in out and "\x07" not in out

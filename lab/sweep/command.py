@@ -11,6 +11,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from ..core.config import ConfigError
+from ..core.terminal import printable
 from ..methods import METHODS
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ def main(args: argparse.Namespace) -> int:
             print("cancelled before any run started", file=sys.stderr)
             return 130
         except cluster.VersionMismatch as err:
-            print(f"error: {err}", file=sys.stderr)
+            print(f"error: {printable(err)}", file=sys.stderr)
             return 1
         print(f"sweep {outcome.sweep_id}: {len(outcome.finished)} runs finished, "
               f"{len(outcome.failed)} failed, {outcome.skipped} already done; stored in "
@@ -98,14 +99,15 @@ def _print_report(spec: Spec, store: ResultsStore, metric: str) -> None:
     from . import report
 
     found = report.points(spec, store, metric)
-    width = max(len(p.label) for p in found)
+    labels = [printable(p.label) for p in found]  # a spec file's values: text, not escapes
+    width = max(map(len, labels))
     print(f"{'':<{width}}  {metric:>9}  {'95% interval':<17}  n")
-    for point in found:
+    for point, label in zip(found, labels, strict=True):
         s = point.summary()
         if s is None:
-            print(f"{point.label:<{width}}  {'-':>9}  {'':<17}  0")
+            print(f"{label:<{width}}  {'-':>9}  {'':<17}  0")
             continue
         interval = f"[{s.ci_low:.2f}, {s.ci_high:.2f}]" if s.n > 1 else "(one seed)"
-        print(f"{point.label:<{width}}  {s.mean:>9.2f}  {interval:<17}  {s.n}")
+        print(f"{label:<{width}}  {s.mean:>9.2f}  {interval:<17}  {s.n}")
     for line in report.comparisons(found):
-        print(line)
+        print(printable(line))
