@@ -66,7 +66,9 @@ def _draw(fig: Any, traces: list[dict], layout: dict) -> set[str]:
     title_lines = _text(_title(layout.get("title"))).count("\n") + 1 if layout.get("title") else 0
     legend = _legend_entries(traces, layout)
     top = 1 - (0.05 + 0.05 * title_lines) * 460 / float(layout.get("height") or 450)
-    bottom = 0.1 + (0.06 * ((len(legend) + 3) // 4) if legend else 0)
+    # under the axes: tick labels and the x title (about 45 px), then the legend's rows
+    rows = (len(legend) + 3) // 4 if legend else 0
+    bottom = (45 + 20 * rows) / float(layout.get("height") or 450)
     scale = any(t.get("type") == "heatmap" and t.get("showscale", True) for t in traces)
     right = 0.91 if scale else 0.98
     axes = {pair: _add_axes(fig, pair, layout, (0.09, bottom, right, top)) for pair in pairs}
@@ -95,6 +97,9 @@ def _draw(fig: Any, traces: list[dict], layout: dict) -> set[str]:
         _style_axis(ax, "x", layout.get(_axis_key(xname), {}), categories.get(xname))
         _style_axis(ax, "y", layout.get(_axis_key(yname), {}), categories.get(yname))
     _match_axes(axes, layout)
+    for (xname, yname), ax in axes.items():  # plotly's scaleanchor: one unit as long on both
+        if layout.get(_axis_key(yname), {}).get("scaleanchor") == xname:
+            ax.set_aspect("equal", adjustable="box")
     handles = [h for ax in axes.values() for h in ax.get_legend_handles_labels()[0]]
     if handles and layout.get("showlegend", True) is not False:
         fig.legend(handles=handles, loc="lower center", ncol=min(4, len(handles)),
@@ -229,9 +234,11 @@ def _shape(axes: dict, shape: dict) -> None:
     if shape.get("type") == "rect":
         from matplotlib.patches import Rectangle
 
+        fill = _color(shape.get("fillcolor", "rgba(0,0,0,0)"))
+        if isinstance(fill, tuple):  # an rgba fill keeps its own alpha (matplotlib's alpha=
+            fill, opacity = fill[:3], fill[3] * opacity  # would replace it: an opaque band)
         ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, transform=transform,
-                               facecolor=_color(shape.get("fillcolor", "rgba(0,0,0,0)")),
-                               alpha=opacity, linewidth=0, zorder=0))
+                               facecolor=fill, alpha=opacity, linewidth=0, zorder=0))
     elif shape.get("type") == "line":
         ax.plot([x0, x1], [y0, y1], transform=transform,
                 color=_color(line.get("color", "#444")), alpha=opacity,
