@@ -474,3 +474,16 @@ def test_a_sweep_report_prints_a_spec_files_values_without_escapes(tmp_path, cap
     command._print_report(spec, ResultsStore(tmp_path / "r.sqlite"), "accuracy")
     out = capsys.readouterr().out
     assert "data_dir=a" in out and "\x1b" not in out and "\x07" not in out
+
+
+def test_the_runs_page_names_a_corrupt_row_it_leaves_out(tmp_path):
+    db = tmp_path / "r.sqlite"
+    store = ResultsStore(db)
+    good = store.start("bptt", "digits", 0, {}, "v")
+    bad = store.start("bptt", "digits", 0, {}, "v")
+    with sqlite3.connect(db) as c:
+        c.execute("UPDATE runs SET metrics=? WHERE id=?", (SCRIPT, bad))
+    view = runs_view.RunsView(store)
+    assert [r.id for r in view.shown()] == [good] and view._corrupt.visible
+    assert f"run {bad} of {db} is corrupt" in view._corrupt.object
+    assert "<img" not in view._corrupt.object

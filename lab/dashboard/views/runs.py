@@ -87,10 +87,15 @@ class RunsView(pn.viewable.Viewer):
                                             label="These runs (CSV)", width=180,
                                             css_classes=["runs-csv"])
         self._nir_bytes = b""
+        self._corrupt = pn.pane.HTML("", visible=False, css_classes=["corrupt-rows"],
+                                     styles={"color": "#c62828", "font-size": "12px"})
         self.refresh()
 
     def refresh(self) -> None:
         self.runs = self.store.runs()
+        skipped = self.store.skipped  # rows that are not what the lab writes: named, not shown
+        self._corrupt.object = "<br>".join(escaped(line) for line in skipped)
+        self._corrupt.visible = bool(skipped)
         self._hidden_ids = self.hidden.ids()
         self.param.method.objects = ["all", *dict.fromkeys([*registry.METHODS,
                                                             *(r.method for r in self.runs)])]
@@ -239,7 +244,8 @@ class RunsView(pn.viewable.Viewer):
             self._csv,
         )
         self._csv.margin = (27, 10, 5, 10)
-        return pn.Column(filters, self._table, self._error, self._details, self._command,
+        return pn.Column(filters, self._corrupt, self._table, self._error, self._details,
+                         self._command,
                          pn.Row(self._relaunch, self._hide), pn.Row(self._weights, self._nir),
                          sizing_mode="stretch_width")
 
