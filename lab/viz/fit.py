@@ -171,8 +171,8 @@ def fit(fig: Any, width: float = WIDTH_PX) -> Any:
         if title.get("subtitle", {}).get("text"):
             title["subtitle"]["text"] = wrap(title["subtitle"]["text"], subtitle_size,
                                              width - 2 * PAD_PX)
-        # from the figure's top edge down, so the margin below is the room computed here
-        title.update(yref="container", y=1, yanchor="top", pad={"t": PAD_PX})
+        # plotly's own placement (y "auto") sets the block just above the plot; anchoring it to
+        # the top edge instead clips a title of several lines (plotly.js 3, seen in Chromium)
         margin = layout.setdefault("margin", {})
         margin["t"] = max(margin.get("t", 0), math.ceil(_title_block(layout)))
     names = _legend(out)
