@@ -31,7 +31,7 @@ METHODS: dict[str, str] = {
 
 def method(name: str) -> ModuleType:
     """The module implementing method `name`; ConfigError naming the methods for another name."""
-    if name not in METHODS:
+    if not isinstance(name, str) or name not in METHODS:  # a spec file's `method = [...]` too
         raise ConfigError(f"method must be one of {', '.join(METHODS)}, got {name!r}")
     return importlib.import_module(METHODS[name])
 

@@ -487,3 +487,15 @@ def test_the_runs_page_names_a_corrupt_row_it_leaves_out(tmp_path):
     assert [r.id for r in view.shown()] == [good] and view._corrupt.visible
     assert f"run {bad} of {db} is corrupt" in view._corrupt.object
     assert "<img" not in view._corrupt.object
+
+
+def test_a_spec_file_whose_method_is_not_a_name_and_a_hidden_list_of_infinity(tmp_path, capsys):
+    from lab.dashboard.hidden import HiddenRuns
+
+    (tmp_path / "s.toml").write_text('method = ["bptt"]\n')
+    assert main(["sweep", "--spec", str(tmp_path / "s.toml"), "--results",
+                 str(tmp_path / "r.sqlite")]) == 2
+    assert "method must be one of" in one_line_error(capsys)
+    hidden = HiddenRuns(tmp_path / "r.sqlite")
+    hidden.path.write_text('{"hidden": [Infinity, 3]}')
+    assert hidden.ids() == set()  # unreadable: nothing hidden, no crash

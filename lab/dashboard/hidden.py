@@ -30,7 +30,7 @@ class HiddenRuns:
         """The hidden ids; none if the file is missing or unreadable (hiding is a view)."""
         try:
             return {int(i) for i in json.loads(self.path.read_text())["hidden"]}
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, OverflowError):  # [Infinity]
             return set()
 
     def stamp(self) -> float:
