@@ -8,8 +8,8 @@ For every IF layer l with threshold θ, on labelled validation images, the ANN's
     silent     of the neurons the ANN has active (a > 0), the fraction with no spike by T
                (threshold too high for T, or quantization: a < θ/T rounds to 0)
     floor      the gap std at T = L of a QCFS layer: QCFS has no quantization error at T = L
-               (METHODS: the IF rate equals QCFS(z) for constant input), so what remains is
-               the residual error of uneven input and what the layer inherits
+               (docs/methods.md §1: the IF rate equals QCFS(z) for constant input), so what
+               remains is the residual error of uneven input and what the layer inherits
     compounds  the first layer from which every deeper layer's gap std exceeds the first
                layer's (fed by the image directly: no residual error) by more than 0.02 θ
 

@@ -25,7 +25,8 @@ the way out: max pooling (the max of spikes is not the max of firing rates), an 
 IF neuron cannot represent (gelu, tanh, ...), a tensor read straight from a parameter, a split
 that is not joined by an addition, and `forward`s that fx cannot trace (data-dependent control
 flow: the error names the line). The layout computes exactly what the model computes (the same
-modules, the same operations), so it is also the ANN that calibration and diagnosis measure.
+modules, the same operations), so it is also the ANN that calibration and diagnosis measure
+(docs/methods.md §8; docs/own-network.md).
 
 Example:
     >>> import torch.nn.functional as F
