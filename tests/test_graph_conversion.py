@@ -4,7 +4,10 @@ own models on the same path, the diagnosis, and the peer check against SpikingJe
 
 from __future__ import annotations
 
+import copy
 import importlib.util
+import os
+import sys
 
 import pytest
 import torch
@@ -14,7 +17,7 @@ from torch import nn
 from lab import conversion
 from lab.conversion import QCFS, graph
 from lab.conversion.graph import NotConvertible
-from lab.core import encoding, models
+from lab.core import encoding, measure, models
 from lab.core.neurons import NeuronParams, initial_state, recording, step
 from lab.core.resnet import ResidualBlock
 
@@ -235,17 +238,15 @@ def _digits_mlp(seed: int = 0):
                     reason="spikingjelly is not installed (make peers installs 2.0.0)")
 def test_same_accuracy_as_spikingjelly_at_large_T():
     """Threshold balancing at the max on the same calibration batch, v[0] = 0 (SpikingJelly's
-    IFNode starts at 0, soft reset): the two SNNs agree within 1 point at T = 32 and 64."""
+    IFNode starts at 0, soft reset): the two SNNs agree within 1 point at T = 32 and 64.
+    (Measured 2026-12-06: the same accuracy at every T, the outputs equal to the last bit; the
+    margin leaves room for rounding on other CPUs.)"""
     from spikingjelly.activation_based import functional
     from spikingjelly.activation_based.ann2snn import Converter, RateCodingRecipe
 
     ann, split = _digits_mlp()
     x_cal = split.x_val
     recipe = RateCodingRecipe(dataloader=[(x_cal, split.y_val)], mode="max")
-    import copy
-    import os
-    import sys
-
     with open(os.devnull, "w") as sink:  # its calibration loop draws a progress bar
         err, sys.stderr = sys.stderr, sink
         try:
@@ -258,8 +259,6 @@ def test_same_accuracy_as_spikingjelly_at_large_T():
         functional.reset_net(peer)
         steps = torch.stack([peer(x) for _ in range(T)])
         ours = lab_snn(encoding.direct(x, T))
-    from lab.core import measure
-
     theirs, mine = measure.accuracy_per_timestep(steps, y), measure.accuracy_per_timestep(ours, y)
     ann_accuracy = measure.accuracy(ann(x), y)
     assert ann_accuracy > 80  # a trained network, not chance
