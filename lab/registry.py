@@ -62,6 +62,9 @@ def execute(name: str, config: Any, store: ResultsStore, progress: Progress | No
         store.fail(run_id, CANCELLED, status="cancelled")
         raise RunFailed(run_id, "cancelled", f"run {run_id} was {CANCELLED}") from err
     except Exception as err:
+        if compute is None and isinstance(err, cfg.ConfigError):  # a data file refused while
+            store.discard(run_id)  # loading, before any training: no run took place, no row
+            raise
         last = traceback.format_exception_only(type(err), err)[-1].strip()
         store.fail(run_id, last)
         raise RunFailed(run_id, "failed", f"run {run_id} failed: {last}; stored as failed in "

@@ -241,6 +241,11 @@ class ResultsStore:
         self._write("UPDATE runs SET status=?, error=?, finished_at=? WHERE id=?",
                     (status, error, finished_at or time.time(), run_id))
 
+    def discard(self, run_id: int) -> None:
+        """Delete run `run_id` while it is still `running`: a run refused while loading its data
+        never took place (`registry.execute`); an ended run is never deleted."""
+        self._write("DELETE FROM runs WHERE id=? AND status='running'", (run_id,))
+
     def record(self, method: str, dataset: str, seed: int, config: dict[str, Any],
                version: str, status: str, *, metrics: dict[str, Any] | None = None,
                curves: dict[str, list[float]] | None = None,
