@@ -89,7 +89,7 @@ def main() -> None:
         for rollout, skips in VARIANTS}
     main_runs = runs["streaming", True]
     split, _ = S.load_frames(base.dataset, base.n_time_bins, base.downsample, base.data_dir,
-                             base.event_samples)
+                             base.event_samples, base.data_seed)
     labels = main_runs[0].labels
     chance, bar = S.chance_level(labels)
     print(f"dataset {args.dataset}, {len(split.y_train)} train / {len(labels)} test "
@@ -183,7 +183,7 @@ def no_floor_accuracy(out: S.Outcome) -> float:
     """Final test accuracy of the same SNN without its v_min floor (v_min = −inf)."""
     c = out.config
     split, _ = S.load_frames(c.dataset, c.n_time_bins, c.downsample, c.data_dir,
-                             c.event_samples)
+                             c.event_samples, c.data_seed)
     run = S.simulate(out.graph, split.x_test.transpose(0, 1), out.thresholds,
                      c.steps_per_frame, c.v_init, v_min=-float("inf"))
     start = S.first_step(out.graph, "streaming")

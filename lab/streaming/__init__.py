@@ -17,7 +17,6 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..core import config as cfg
@@ -66,33 +65,28 @@ CALIBRATION_SAMPLES = 256  # training recordings whose ANN states set the thresh
 
 @lru_cache(maxsize=4)
 def load_frames(dataset: str, n_time_bins: int, downsample: int = 1, data_dir: str = "",
-                event_samples: int = 0) -> tuple[data.Split, tuple[str, ...]]:
+                event_samples: int = 0, data_seed: int = 0
+                ) -> tuple[data.Split, tuple[str, ...]]:
     """An event set as event counts `[N, T, 2, H/ds, W/ds]` (`downsample` = ds sums ds×ds
-    pixel blocks), and its class names.
+    pixel blocks), split train / validation / test by `data_seed`, and its class names.
 
-    'nmnist_like': MNIST digits seen by three saccades of a 34×34 sensor; 'moving_digits': a
-    digit crossing a 16×16 sensor twice, the class being the order of the two directions (both
-    emulated with data seed 0, `event_samples` recordings, 0: their default 1500 and 800, a
-    fifth of them for test); 'nmnist', 'dvsgesture': the real files under `data_dir`
-    (`lab.events.real`, binned once and cached; DVS Gesture arrives summed to 32×32).
+    Loaded as every dataset is (`lab.events.sets.load`): 'nmnist_like', MNIST digits seen by
+    three saccades of a 34×34 sensor, and 'moving_digits', a digit crossing a 16×16 sensor
+    twice, the class being the order of the two directions, are emulated from the data seed
+    (`event_samples` recordings, 0: their default 1500 and 800, a fifth of them for test);
+    'nmnist', 'dvsgesture': the real files under `data_dir` (`lab.events.real`, binned once and
+    cached; DVS Gesture arrives summed to 32×32). Validation is 15% of the training set.
     """
-    from lab.events import datasets, real
+    from lab.events import datasets, sets
 
     cfg.one_of("dataset", dataset, DATASETS)
-    if dataset in REAL_FOLDERS:
-        split = real.configured(dataset, data_dir, n_time_bins)
-        x_train, y_train, x_test, y_test = split.x_train, split.y_train, split.x_test, split.y_test
-        classes = tuple(str(c) for c in range(split.num_classes))
+    split = sets.load(dataset, data_seed, n_time_bins=n_time_bins, downsample=downsample,
+                      data_dir=data_dir, event_samples=event_samples)
+    if dataset in sets.EMULATED:
+        classes = tuple(getattr(datasets, sets.EMULATED[dataset]).classes)
     else:
-        kind, to_frames = getattr(datasets, _EVENT_SETS[dataset]), datasets.to_frames
-        size = {"n_samples": event_samples} if event_samples else {}
-        sets = [kind(split, **size) for split in ("train", "test")]
-        (x_train, y_train), (x_test, y_test) = (to_frames(s, n_time_bins) for s in sets)
-        classes = tuple(kind.classes)
-    if downsample > 1:
-        x_train, x_test = (F.avg_pool2d(x.flatten(0, 1), downsample).unflatten(0, x.shape[:2])
-                           * downsample**2 for x in (x_train, x_test))
-    return data.Split(x_train, y_train, x_test, y_test, dataset), classes
+        classes = tuple(str(c) for c in range(split.num_classes))
+    return split, classes
 
 
 @dataclass(frozen=True)
@@ -102,8 +96,9 @@ class Config:
 
     `steps_per_frame` K: SNN steps per frame, which is also every synapse's delay. `v_min`:
     the IF neurons' floor in units of θ (−inf: none). `readout`: the SNN's answer per frame
-    (`snn.outputs`). The event sets are generated once, with data seed 0; `seed` seeds the
-    weights and the shuffling.
+    (`snn.outputs`). `data_seed` generates the emulated sets and splits train / validation /
+    test (the ANN trains on the training part only); `seed` seeds the weights and the
+    shuffling.
     """
 
     dataset: str = cfg.setting("nmnist_like", choices=DATASETS)
@@ -164,6 +159,12 @@ class Outcome:
         return first_better_than_chance(curve, self.labels)
 
 
+def _split(config: Config) -> data.Split:
+    """The configured event set (`load_frames`, by position: tests stand in for it)."""
+    return load_frames(config.dataset, config.n_time_bins, config.downsample, config.data_dir,
+                       config.event_samples, config.data_seed)[0]
+
+
 def networks(config: Config, input_shape: tuple[int, ...], num_classes: int
              ) -> dict[str, nn.Module]:
     """The untrained networks `run` returns under "models" (`lab.weights` loads into them):
@@ -182,8 +183,7 @@ def experiment(config: Config, progress: training.Progress | None = None,
     time, `lab.controls.shuffled_split`)."""
     device = cfg.resolve_device(config.device)
     if split is None:
-        split, _ = load_frames(config.dataset, config.n_time_bins, config.downsample,
-                               config.data_dir, config.event_samples)
+        split = _split(config)
     training.seed_everything(config.seed)
     graph = make_graph(tuple(split.x_train.shape[2:]), split.num_classes, config.skips)
     fraction = (lambda f, msg: progress(0.85 * f, msg)) if progress else None
@@ -215,11 +215,10 @@ def run(config: Config, progress: training.Progress | None = None) -> dict:
 
     `models` holds the trained graph and its SNN, `architecture` what rebuilds them.
     """
-    out = experiment(config, progress)
-    chance, bar = chance_level(out.labels)
-    split, _ = load_frames(config.dataset, config.n_time_bins, config.downsample,
-                           config.data_dir, config.event_samples)
+    split = _split(config)
     x, y = split.x_train[: config.batch_size], split.y_train[: config.batch_size]
+    out = experiment(config, progress, split)
+    chance, bar = chance_level(out.labels)
     start, run_ann = first_step(out.graph, config.rollout), forward(config.rollout)
     cost = costs.step_cost(out.graph.cpu(), costs.single_unit(
         run_ann, lambda o, labels: anytime_loss(o, labels, start), x, y), len(y))

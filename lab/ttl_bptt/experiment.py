@@ -96,27 +96,15 @@ def networks(config: Config, input_shape: tuple[int, ...], num_classes: int
 def load(config: Config) -> tuple[data.Split, tuple[int, ...]]:
     """The dataset as a `Split` (images `[N, 1, H, W]`, or event counts `[N, T, 2, H, W]`)
     and the shape of one time step of the network's input."""
-    if data.kind_of(config.dataset) == "frames":
-        split = data.load(config.dataset, seed=config.data_seed)
-        return split, split.image_shape
-    if config.dataset == "order_gap":
+    if config.dataset == "order_gap":  # the task this config sets (gap, length, ...)
         split = order_task(config).split(config.event_samples or 2000, seed=config.data_seed)
         return split, tuple(split.x_train.shape[2:])
-    if config.dataset in REAL_SETS:  # real files, binned once and cached (`lab.events.real`)
-        from ..events import real
+    from ..events import sets  # every other set, as every method loads it
 
-        split = real.configured(config.dataset, config.data_dir, config.timesteps,
-                                seed=config.data_seed)
-        return split, tuple(split.x_train.shape[2:])
-    from .. import events
-
-    kind = {"nmnist_like": events.NMNISTLike, "moving_digits": events.MovingDigits}[
-        config.dataset]
-    size = {"n_samples": config.event_samples} if config.event_samples else {}
-    parts = [events.to_frames(kind(s, seed=config.data_seed, **size), config.timesteps)
-             for s in ("train", "test")]
-    split = data.Split(parts[0][0], parts[0][1], parts[1][0], parts[1][1], config.dataset)
-    split = data.with_validation(split, seed=config.data_seed)
+    split = sets.load(config.dataset, config.data_seed, n_time_bins=config.timesteps,
+                      data_dir=config.data_dir, event_samples=config.event_samples)
+    if data.kind_of(config.dataset) == "frames":
+        return split, split.image_shape
     return split, tuple(split.x_train.shape[2:])
 
 
@@ -173,14 +161,15 @@ def fit(config: Config, split: data.Split, sample_shape: tuple[int, ...],
         history = training.train(model, split, forward, epochs=config.epochs, lr=config.lr,
                                  batch_size=config.batch_size, seed=config.seed, device=device,
                                  step=step, progress=progress)
+    val = math.nan
+    if split.x_val is not None:  # first: choices are made on validation, the test comes last
+        x_val, y_val = split.validation()
+        own = inference(config, time_first(config))  # its own rate code: the test's unchanged
+        val = measure.accuracy(training.predict(model, x_val, own, device=device).mean(0),
+                               y_val)
     with measure.timer() as test_time:
         outputs = training.predict(model, split.x_test, forward, device=device)
     curve = measure.accuracy_per_timestep(outputs, split.y_test).tolist()
-    val = math.nan
-    if split.x_val is not None:
-        x_val, y_val = split.validation()
-        val = measure.accuracy(training.predict(model, x_val, forward, device=device).mean(0),
-                               y_val)
     rate = training.predict(model, split.x_train, forward, device=device).mean(0)
     return Fit(model.cpu(), history, curve, costs.timings(train_time, test_time), val,
                F.cross_entropy(rate, split.y_train).item())
