@@ -107,7 +107,7 @@ def main() -> None:
     headline = report_base(runs, base)
     print("\n## ablations: noise − QCFS(L) in each cell, paired over seeds, mean [95% interval]")
     print(f"{'cell':<24}{'floor T=2':>10}{'excess T=2':>24}{'deep gap T=L':>24}"
-          + "".join(f"{'acc T=' + str(T):>24}" for T in COMPARED))
+          + "".join(f"{'acc T=' + str(T):>24}" for T in COMPARED) + "  noise acc T=1/2/4")
     for cell in cells:
         report_cell(runs, base, cell)
     print(f"RESULT conversion dataset={base['dataset']} depth=4 seeds={seeds} "
@@ -223,8 +223,10 @@ def report_cell(runs: Sequence, base: Mapping, cell: Cell) -> None:
              cmp.paired(gap_std(noise, LEVELS, -1), gap_std(qcfs, LEVELS, -1))]
     cells += [cmp.paired(metric(noise, f"accuracy_T{T}"), metric(qcfs, f"accuracy_T{T}"))
               for T in COMPARED]
+    levels = "/".join(f"{statistics.fmean(metric(noise, f'accuracy_T{T}').values()):.1f}"
+                      for T in COMPARED)
     print(f"{cell.name:<24}{floor:>10.3f}" + "".join(
-        f"{_fmt(d, 3 if i < 2 else 1):>24}" for i, d in enumerate(cells)))
+        f"{_fmt(d, 3 if i < 2 else 1):>24}" for i, d in enumerate(cells)) + f"  {levels}")
 
 
 def _interval(by_seed: Mapping[int, float], digits: int = 2) -> str:
