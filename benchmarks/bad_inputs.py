@@ -273,9 +273,9 @@ def model_json_cases(tmp: Path) -> list[tuple[str, list[str], Path]]:
         config = bptt.Config(epochs=1)
         run_id = store.start("bptt", "digits", 0, cfg.as_dict(config), "v")
         store.finish(run_id, {"accuracy": 10.0}, {}, {})
-        weights.save(store, run_id, "bptt", config, bptt.networks(config, (1, 8, 8), 10),
+        weights.save(store.path, run_id, "bptt", config, bptt.networks(config, (1, 8, 8), 10),
                      {"input_shape": (1, 8, 8), "num_classes": 10})
-        path = weights.folder(store, run_id) / weights.MANIFEST
+        path = weights.folder(store.path, run_id) / weights.MANIFEST
         manifest = json.loads(path.read_text())
         change(manifest)
         path.write_text(json.dumps(manifest))

@@ -133,7 +133,8 @@ def kept_run(tmp_path):
     run_id = store.start("bptt", "digits", 0, config.as_dict(cfg), "v")
     store.finish(run_id, {"accuracy": 10.0}, {}, {})
     nets = bptt.networks(cfg, (1, 8, 8), 10)
-    weights.save(store, run_id, "bptt", cfg, nets, {"input_shape": (1, 8, 8), "num_classes": 10})
+    weights.save(store.path, run_id, "bptt", cfg, nets,
+                 {"input_shape": (1, 8, 8), "num_classes": 10})
     return store, run_id
 
 
@@ -151,7 +152,7 @@ def kept_run(tmp_path):
 def test_a_tampered_model_json_is_one_line_naming_it_and_exit_2(kept_run, tmp_path, capsys,
                                                                  change, words):
     store, run_id = kept_run
-    path = weights.folder(store, run_id) / weights.MANIFEST
+    path = weights.folder(store.path, run_id) / weights.MANIFEST
     manifest = json.loads(path.read_text())
     change(manifest)
     path.write_text(json.dumps(manifest))
