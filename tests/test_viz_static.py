@@ -180,3 +180,42 @@ def test_interval_bands_are_drawn_in_the_png():
         drawn = pixels(go.Figure(band, layout={"yaxis": {"range": [0, 100]}}))
         assert drawn.shape == plain.shape
         assert (np.abs(drawn - plain).sum(-1) > 30).mean() > 0.01, "the band is missing"
+
+
+def drawn(fig: go.Figure) -> Figure:
+    """The matplotlib figure `png.to_png` would save, for reading its artists."""
+    spec = fig.to_dict()
+    out = Figure(figsize=(png.WIDTH_PX / png.DPI, 4.5), dpi=png.DPI)
+    png._draw(out, spec["data"], spec["layout"])
+    return out
+
+
+def test_an_rgba_band_keeps_its_transparency_in_the_png():
+    """A band's rgba fill is drawn with its own alpha (alpha=1 once hid the bars under it)."""
+    fig = go.Figure(go.Bar(x=[1], y=[0.5], marker_color="#009E73"))
+    fig.add_hrect(y0=0, y1=1, fillcolor="rgba(0, 158, 115, 0.12)", line_width=0)
+    (patch,) = [p for p in drawn(fig).axes[0].patches if p.get_zorder() == 0]
+    assert patch.get_alpha() == pytest.approx(0.12)
+
+
+def test_ticktext_bar_labels_and_crowded_categories_reach_the_png():
+    fig = go.Figure(go.Bar(x=[f"K={k}, block {b}" for k in (1, 2, 4) for b in (1, 2, 3)],
+                           y=list(range(1, 10)), text=[f"{v}×" for v in range(1, 10)]))
+    ax = drawn(fig).axes[0]
+    assert {t.get_text() for t in ax.texts} == {f"{v}×" for v in range(1, 10)}  # bar labels
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert all("\n" in label for label in labels)  # broken at spaces: side by side they overlap
+    assert [label.replace("\n", " ") for label in labels] == [f"K={k}, block {b}" for k in (
+        1, 2, 4) for b in (1, 2, 3)]
+    fig = go.Figure(go.Scatter(x=[0, 1, 2], y=[1, 2, 3]))
+    fig.update_xaxes(tickvals=[0, 1, 2], ticktext=["BPTT", "TTL carried", "TTL reset"])
+    assert [t.get_text() for t in drawn(fig).axes[0].get_xticklabels()] == [
+        "BPTT", "TTL carried", "TTL reset"]
+
+
+def test_long_legend_entries_take_fewer_columns():
+    short = [type("H", (), {"get_label": lambda self, i=i: f"m{i}"})() for i in range(4)]
+    long = [type("H", (), {"get_label": lambda self, i=i: "SNN window readout, floor "
+                           f"v_min = {i}"})() for i in range(4)]
+    canvas = Figure(figsize=(png.WIDTH_PX / png.DPI, 4), dpi=png.DPI)
+    assert png._legend_columns(canvas, short) == 4 > png._legend_columns(canvas, long) >= 1

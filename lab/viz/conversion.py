@@ -122,7 +122,7 @@ def residual_histograms_figure(simulation: Simulation, timesteps: int,
     edges = histogram_edges()
     centers = _r((edges[1:] + edges[:-1]) / 2)
     fig = make_subplots(rows=1, cols=len(layers), shared_yaxes=True, subplot_titles=[
-        f"{name}: {100 * float(layer.misrepresented[timesteps - 1]):.1f}% misrepresented"
+        f"{name}: {100 * float(layer.misrepresented[timesteps - 1]):.1f}%<br>misrepresented"
         for name, layer in zip(names, layers, strict=True)])
     for col, layer in enumerate(layers, start=1):
         counts = layer.histograms[timesteps]

@@ -67,7 +67,10 @@ def _draw(fig: Any, traces: list[dict], layout: dict) -> set[str]:
     legend = _legend_entries(traces, layout)
     top = 1 - (0.05 + 0.05 * title_lines) * 460 / float(layout.get("height") or 450)
     # under the axes: tick labels and the x title (about 45 px), then the legend's rows
-    rows = (len(legend) + 3) // 4 if legend else 0
+    longest = max((len(_text(name)) for name in legend), default=0)
+    columns = max(1, min(4, len(legend) or 1, int(WIDTH_PX * 0.96 // (30 + longest * 0.6 * 8
+                                                                      * DPI / 72))))
+    rows = -(-len(legend) // columns) if legend else 0
     bottom = (45 + 20 * rows) / float(layout.get("height") or 450)
     scale = any(t.get("type") == "heatmap" and t.get("showscale", True) for t in traces)
     right = 0.91 if scale else 0.98
@@ -102,7 +105,7 @@ def _draw(fig: Any, traces: list[dict], layout: dict) -> set[str]:
             ax.set_aspect("equal", adjustable="box")
     handles = [h for ax in axes.values() for h in ax.get_legend_handles_labels()[0]]
     if handles and layout.get("showlegend", True) is not False:
-        fig.legend(handles=handles, loc="lower center", ncol=min(4, len(handles)),
+        fig.legend(handles=handles, loc="lower center", ncol=_legend_columns(fig, handles),
                    fontsize=8, frameon=False, bbox_to_anchor=(0.5, 0.0))
     return skipped
 
@@ -207,8 +210,13 @@ def _bars(ax: Any, group: list[dict], layout: dict, categories: dict,
         spacing = np.diff(np.unique(pos))
         scale = float(spacing.min()) if len(spacing) else 1.0  # bars on a numeric axis
         draw = ax.barh if horizontal else ax.bar
-        draw(pos, values, trace.get("width", width * scale), base, color=colors,
-             label=_label(trace), align="center")
+        bars = draw(pos, values, trace.get("width", width * scale), base, color=colors,
+                    label=_label(trace), align="center")
+        text = trace.get("text")
+        if text is not None and not isinstance(text, str):
+            ax.bar_label(bars, [_text(str(t)) for t in _values(text)], fontsize=7, padding=2)
+        elif isinstance(text, str) and text:
+            ax.bar_label(bars, [_text(text)] * len(values), fontsize=7, padding=2)
 
 
 def _heatmap(fig: Any, ax: Any, trace: dict) -> None:
@@ -275,12 +283,49 @@ def _style_axis(ax: Any, which: str, axis: dict, cats: list | None) -> None:
         set_lim(*((10 ** low, 10 ** high) if log else (low, high)))
     if cats:
         getattr(ax, f"set_{which}ticks")(range(len(cats)), [_text(str(c)) for c in cats])
+    if axis.get("tickvals") is not None:  # plotly's own tick positions and labels
+        values = [float(v) for v in _values(axis["tickvals"])]
+        labels = axis.get("ticktext")
+        getattr(ax, f"set_{which}ticks")(values, [_text(str(t)) for t in _values(labels)]
+                                         if labels is not None else None)
+    if which == "x":
+        _unclutter(ax)
     if axis.get("showticklabels") is False:
         ax.tick_params(axis=which, labelbottom=False, labelleft=False)
     if axis.get("autorange") == "reversed":
         getattr(ax, f"invert_{which}axis")()
     if axis.get("visible") is False:
         ax.axis("off")
+
+
+def _unclutter(ax: Any) -> None:
+    """x tick labels that would overlap side by side (DejaVu Sans: about 0.65 em a glyph):
+    numbers thinned out, words broken into lines at their spaces, or, where one word alone is
+    too wide, tilted."""
+    import textwrap
+
+    from matplotlib.ticker import MaxNLocator
+
+    ticks, labels = ax.get_xticks(), [t.get_text() for t in ax.get_xticklabels()]
+    if len(labels) < 2:
+        return
+    glyph_px = 0.65 * 8 * ax.figure.dpi / 72
+    width_px = ax.get_position().width * ax.figure.get_figwidth() * ax.figure.dpi
+    widest_px = max(len(label) for label in labels) * glyph_px
+    if widest_px <= width_px / len(labels):
+        return
+    if all(re.fullmatch(r"[−\-+]?[\d.,]+(e[−\-+]?\d+)?%?", label) for label in labels if label):
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=max(1, int(width_px // (1.6 * widest_px)))))
+        return
+    room = width_px / len(labels)
+    lines = [textwrap.wrap(label, max(1, int(room // glyph_px)), break_long_words=False) or [""]
+             for label in labels]
+    if max(len(line) for label in lines for line in label) * glyph_px <= room:
+        ax.set_xticks(ticks, ["\n".join(label) for label in lines])
+    else:
+        ax.tick_params(axis="x", labelrotation=30)
+        for label in ax.get_xticklabels():
+            label.set_horizontalalignment("right")
 
 
 def _match_axes(axes: dict, layout: dict) -> None:
@@ -297,6 +342,14 @@ def _match_axes(axes: dict, layout: dict) -> None:
         span = (min(lo for lo, _ in limits), max(hi for _, hi in limits))
         for ax in group:
             getattr(ax, f"set_{which}lim")(*span)
+
+
+def _legend_columns(fig: Any, handles: list) -> int:
+    """As many columns (at most 4) as fit the figure's width: an entry is its symbol (about
+    30 px) and its label (about 0.6 em a glyph at 8 pt)."""
+    width_px = fig.get_figwidth() * fig.dpi * 0.96
+    entry_px = max(30 + len(h.get_label()) * 0.6 * 8 * fig.dpi / 72 for h in handles)
+    return max(1, min(4, len(handles), int(width_px // entry_px)))
 
 
 def _legend_entries(traces: list[dict], layout: dict) -> list[str]:
