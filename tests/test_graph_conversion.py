@@ -452,3 +452,32 @@ def test_both_paths_with_if_layers_keep_the_snns_order():
         snn = conversion.convert(net, conversion.threshold_balance(net, x, 100), v_init=0.5)
         rates, logits = snn(encoding.direct(x, 1024)).mean(0), net(x)
     assert (rates - logits).abs().max() < 0.05 * logits.abs().max()
+
+
+def test_in_place_statements_and_unused_values_are_read_as_pytorch_runs_them():
+    class InPlace(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc1, self.fc2, self.out = nn.Linear(4, 8), nn.Linear(8, 8), nn.Linear(8, 3)
+
+        def forward(self, x):
+            h = self.fc1(x)
+            h.relu_()  # a statement: the value fx records is never used again, h is
+            unused = F.gelu(self.fc2(h))  # noqa: F841  (computed, never used: not converted)
+            y = self.fc2(h)
+            y += h
+            return self.out(F.relu(y))
+
+    net = InPlace().eval()
+    lay = graph.layout(net)
+    assert lay.names == ["relu_", "relu"] and isinstance(lay.ann[2], ResidualBlock)
+    x = torch.rand(16, 4, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.equal(lay.ann(x), net(x))
+
+    class ComputedPool(nn.Module):
+        def forward(self, x):
+            return torch.flatten(F.avg_pool2d(F.relu(x), x.size(2)), 1)
+
+    with pytest.raises(NotConvertible, match=r"node avg_pool2d .*adaptive_avg_pool2d"):
+        graph.layout(ComputedPool())

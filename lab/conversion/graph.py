@@ -163,7 +163,10 @@ class _Reader:
         if len(self.output.args) != 1 or not isinstance(self.output.args[0], fx.Node):
             raise NotConvertible("forward must return one tensor (the logits), not "
                                  f"{type(self.output.args[0]).__name__}")
-        self.kinds = {n: self._kind(n) for n in nodes}  # refuses unknown nodes, in graph order
+        _follow_in_place(nodes, self.modules)
+        live = self._ancestors(self.output) | {self.output}  # what the output depends on
+        # refuses unknown nodes, in graph order; a value nothing uses is not read at all
+        self.kinds = {n: self._kind(n) if n in live else "dead" for n in nodes}
         self.activations: list[nn.Module] = []
         self.names: list[str] = []
         self._seen: set[int] = set()
@@ -207,6 +210,10 @@ class _Reader:
         elif target is torch.flatten:
             return self._check_flatten(node)
         elif target in (F.avg_pool2d, F.adaptive_avg_pool2d):
+            if any(isinstance(a, fx.Node) for a in (*node.args[1:], *node.kwargs.values())):
+                raise NotConvertible(f"{_where(node)} cannot be converted: its size is computed "
+                                     "from the tensor in forward; give it as a number, or use "
+                                     "F.adaptive_avg_pool2d(x, 1) for a global average")
             return "pool"
         elif target in _DROPOUT_FUNCTIONS:
             return "skip"
@@ -280,7 +287,8 @@ class _Reader:
 
     def users(self, node: fx.Node) -> list[fx.Node]:
         """Nodes that take `node`'s tensor (not its shape), in graph order."""
-        return sorted((u for u in node.users if self.kinds[u] != "shape"), key=self.order.get)
+        return sorted((u for u in node.users if self.kinds[u] not in ("shape", "dead")),
+                      key=self.order.get)
 
     def chain(self, start: fx.Node, stop: fx.Node, first: fx.Node | None = None
               ) -> list[nn.Module]:
@@ -402,14 +410,16 @@ class _Reader:
         after = [n for n in self.order if self.order[n] > self.order[fork]]
         below = {fork}
         for n in after:
-            if any(a in below for a in n.all_input_nodes) and self.kinds[n] != "shape":
+            if any(a in below for a in n.all_input_nodes) and \
+                    self.kinds[n] not in ("shape", "dead"):
                 below.add(n)
         for j in after:
             if j not in below:
                 continue
             ancestors = self._ancestors(j) & below
             earlier = [n for n in below if self.order[n] < self.order[j]]
-            if all(n in ancestors and all(u is j or u in ancestors or self.kinds[u] == "shape"
+            if all(n in ancestors and all(u is j or u in ancestors
+                                          or self.kinds[u] in ("shape", "dead")
                                           for u in n.users) for n in earlier):
                 return j
         return self.output
@@ -422,6 +432,30 @@ class _Reader:
                 seen.add(n)
                 todo.extend(n.all_input_nodes)
         return seen
+
+
+def _in_place(node: fx.Node, modules: dict[str, nn.Module]) -> bool:
+    """An operation that overwrites its first argument: `x.relu_()`, `F.relu(x, inplace=True)`,
+    `nn.ReLU(inplace=True)`, `x += y`, `x.add_(y)`."""
+    if node.op == "call_module":
+        return bool(getattr(modules.get(node.target), "inplace", False))
+    if node.op == "call_method":
+        return str(node.target).endswith("_") and not str(node.target).startswith("_")
+    return node.op == "call_function" and (
+        node.kwargs.get("inplace") is True or node.target in (torch.relu_, F.relu_, operator.iadd))
+
+
+def _follow_in_place(nodes: list[fx.Node], modules: dict[str, nn.Module]) -> None:
+    """After an in-place operation on x, every later use of x reads its result: fx records
+    `x.relu_()` as a node whose value the code may never use again, while the code goes on
+    reading x (the same, overwritten tensor)."""
+    order = {n: i for i, n in enumerate(nodes)}
+    for node in nodes:
+        if node.args and isinstance(node.args[0], fx.Node) and _in_place(node, modules):
+            target = node.args[0]
+            for user in list(target.users):
+                if order[user] > order[node]:
+                    user.replace_input_with(target, node)
 
 
 def _label(node: fx.Node) -> str:
