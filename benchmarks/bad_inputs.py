@@ -17,8 +17,15 @@ labels out of range), an architecture too deep for the image, tampered `model.js
 be one line naming the file, exit 2, no row left (`stray_rows`). Last, a store with markup in
 every field is served and every tab opened in headless Chromium (`--quick`: the pages' HTML is
 checked instead); `scripts_run` counts the scripts it ran (goal 0).
+Then the edges (`edge_cases`): two stores in one folder and a store made again (each export
+serves its own run's network or refuses), exports over an existing file, over the store or its
+WAL (with --force too) and from a read-only store, a sweep grid past 10,000 runs, a config of
+each method over the memory limit, SIGTERM to a run (and, without --quick, to a sweep's process
+group), and a KILLed run's row; a row left `running`, missing or stored twice is lost, a file an
+export wrote over is counted in `files_overwritten`.
 Last line: `RESULT bad_inputs tried=... clear_errors=... tracebacks=... rows_lost=...
-invalid_json_rows=...` (goals: tracebacks = rows_lost = invalid_json_rows = 0, clear = tried).
+invalid_json_rows=... files_overwritten=...` (goals: tracebacks = rows_lost = invalid_json_rows
+= files_overwritten = 0, clear = tried).
 """
 
 from __future__ import annotations
@@ -463,6 +470,194 @@ def scripts_run(path: Path, browser: bool) -> int:
     return sum(page.count(tag) for page in pages for tag in ("<img", "<script", "<svg"))
 
 
+# --- At the edges: one store's weights, exports that overwrite nothing, SIGTERM as Ctrl-C, stale
+# rows, and work bounded before it starts (a huge sweep grid, a config too big for memory).
+@dataclass
+class Edges:
+    """What the edge cases gave: counts, and the cases that were not as they should be."""
+
+    tried: int = 0
+    clear: int = 0  # a clear one-line refusal, or the right result where none is refused
+    tracebacks: int = 0
+    rows_lost: int = 0  # rows left `running`, missing, or stored twice
+    files_overwritten: int = 0  # files an export must not have written over
+    unclear: list = dc_field(default_factory=list)
+
+    def count(self, case: str, code: int, err: str, escaped: bool, expect: int = 2,
+              needle: str = "") -> bool:
+        """A CLI outcome: exit `expect`, and for a refusal one `error:` line holding `needle`."""
+        lines = err.strip().splitlines()
+        ok = code == expect and not escaped and (
+            expect == 0 or (len(lines) == 1 and lines[0].startswith("error:")
+                            and needle in lines[0]))
+        self.tried += 1
+        self.clear += ok
+        self.tracebacks += escaped
+        if not ok:
+            self.unclear.append((case, code, err.strip()[:160]))
+        return ok
+
+
+def _kept_run(store: ResultsStore, arch: str) -> int:
+    """A finished bptt run of `arch` with its (untrained) network saved in `store`."""
+    from lab import bptt, weights
+
+    config = bptt.Config(arch=arch, epochs=1, timesteps=2, device="cpu")
+    run_id = store.start("bptt", "digits", 0, cfg.as_dict(config), "v")
+    weights.save(store, run_id, "bptt", config, bptt.networks(config, (1, 8, 8), 10),
+                 {"input_shape": (1, 8, 8), "num_classes": 10})
+    store.finish(run_id, {"accuracy": 10.0}, {}, {})
+    return run_id
+
+
+def _wait_for_row(db: Path, proc, seconds: float = 180.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and proc.poll() is None:
+        with contextlib.suppress(ValueError):  # the file is being made
+            if db.exists() and ResultsStore(db, readonly=True).runs():
+                return True
+        time.sleep(0.2)
+    return False
+
+
+def edge_cases(tmp: Path, quick: bool) -> Edges:
+    """Run every edge case; `quick` leaves out the sweep under SIGTERM (a Dask cluster)."""
+    import os
+    import signal
+    import subprocess
+
+    import nir
+
+    from lab.core.results import process_identity
+
+    edges, root = Edges(), tmp / "edges"
+    root.mkdir()
+    # two stores in one folder, each its run 1: each export serves its own network
+    alice, bob = ResultsStore(root / "alice.sqlite"), ResultsStore(root / "bob.sqlite")
+    _kept_run(alice, "mlp"), _kept_run(bob, "cnn")
+    out = root / "alice1.nir"
+    code, err, escaped = run_cli(["export", "1", "--nir", str(out), "--results", str(alice.path)])
+    if edges.count("two stores: alice's run 1", code, err, escaped, expect=0):
+        kinds = {type(n).__name__ for n in nir.read(out).nodes.values()}
+        if "Conv2d" in kinds:  # bob's CNN served as alice's run
+            edges.clear -= 1
+            edges.unclear.append(("two stores: alice's run 1", 0, f"served {sorted(kinds)}"))
+    # a store deleted and made again: its new run 1 has no weights, the old ones are not served
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{bob.path}{suffix}").unlink(missing_ok=True)
+    ResultsStore(bob.path).start("bptt", "digits", 0, {}, "v")
+    code, err, escaped = run_cli(["export", "1", "--nir", str(root / "bob1.nir"),
+                                  "--results", str(bob.path)])
+    edges.count("a store made again", code, err, escaped, needle="no saved weights")
+    # exports that must not overwrite: an existing file, the store, its WAL, even with --force
+    mine = root / "mine.nir"
+    mine.write_text("notes")
+    results = ["--results", str(alice.path)]
+    code, err, escaped = run_cli(["export", "1", "--nir", str(mine), *results])
+    edges.count("export over an existing file", code, err, escaped, needle="--force")
+    edges.files_overwritten += mine.read_text() != "notes"
+    for name, target in (("the store", alice.path), ("the store's WAL",
+                                                     Path(f"{alice.path}-wal"))):
+        before = alice.path.read_bytes()
+        code, err, escaped = run_cli(["export", "1", "--nir", str(target), "--force", *results])
+        edges.count(f"export --force onto {name}", code, err, escaped,
+                    needle="is the results store")
+        edges.files_overwritten += alice.path.read_bytes() != before
+    # a read-only store exports (it is only read: opening it for writing would fail here)
+    original = ResultsStore._migrate
+
+    def read_only(self):
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    ResultsStore._migrate = read_only
+    try:
+        code, err, escaped = run_cli(["export", "1", "--nir", str(root / "ro.nir"), *results])
+    finally:
+        ResultsStore._migrate = original
+    edges.count("export from a read-only store", code, err, escaped, expect=0)
+    # work bounded before it starts
+    db = root / "bounded.sqlite"
+    grid = [f"--grid={name}=" + ",".join(values) for name, values in (
+        ("epochs", map(str, range(1, 11))), ("timesteps", map(str, range(1, 11))),
+        ("batch_size", map(str, range(1, 11))), ("lr", (f"{k / 1000}" for k in range(1, 11))),
+        ("beta", (f"{k / 10}" for k in range(1, 11))),
+        ("threshold", (f"{k / 10}" for k in range(5, 15))),
+        ("data_seed", map(str, range(10))), ("encoding", ("direct", "rate")))]
+    code, err, escaped = run_cli(["sweep", "bptt", *grid, "--seeds", "5", "--results", str(db)])
+    edges.count("sweep of 10^8 points × 5 seeds", code, err, escaped, needle="at most 10,000 runs")
+    code, err, escaped = run_cli(["sweep", "bptt", "--grid", "epochs=" + ",".join(
+        ["1"] * 20_000), "--results", str(db)])
+    edges.count("sweep field of 20,000 values", code, err, escaped, needle="20,000 values")
+    big = {"bptt": ["--batch-size", "65536", "--timesteps", "1024"],
+           "conversion": ["--width", "4096", "--depth", "32", "--batch-size", "65536"],
+           "ttl-bptt": ["--batch-size", "65536", "--timesteps", "1024",
+                        "--truncation-length", "1024"],
+           "noise-single-step": ["--arch", "resnet18", "--batch-size", "65536"],
+           "streaming": ["--batch-size", "65536", "--n-time-bins", "64",
+                         "--steps-per-frame", "64", "--downsample", "1"]}
+    for method, flags in big.items():
+        code, err, escaped = run_cli(["run", method, *flags, "--quiet", "--results", str(db)])
+        edges.count(f"{method} over the memory limit", code, err, escaped, needle="GiB")
+    stray = len(ResultsStore(db).runs()) if db.exists() else 0
+    edges.rows_lost += stray  # a refused run stored a row
+    # SIGTERM: the run stored cancelled, exit 143
+    db = root / "term.sqlite"
+    proc = subprocess.Popen([sys.executable, "-m", "lab", "run", "bptt", "--epochs", "200",
+                             "--quiet", "--results", str(db)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            cwd=Path(__file__).resolve().parents[1])
+    _wait_for_row(db, proc)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    edges.tried += 1
+    statuses = [r.status for r in ResultsStore(db).runs()] if db.exists() else []
+    ok = proc.returncode == 143 and statuses == ["cancelled"] and len(err.strip().splitlines()) == 1
+    edges.clear += ok
+    edges.tracebacks += "Traceback" in err
+    edges.rows_lost += statuses != ["cancelled"]
+    if not ok:
+        edges.unclear.append(("SIGTERM a run", proc.returncode, f"{statuses} {err.strip()[:120]}"))
+    # a KILLed process's row reads interrupted (its pid and start time are gone)
+    store = ResultsStore(root / "killed.sqlite")
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    run_id = store.start("bptt", "digits", 0, {}, "v")
+    with sqlite3.connect(store.path) as connection:
+        connection.execute("UPDATE runs SET pid=?, process=? WHERE id=?",
+                           (child.pid, process_identity(child.pid), run_id))
+    child.kill()
+    child.wait(30)
+    edges.tried += 1
+    interrupted = store.get(run_id).status == "interrupted"
+    edges.clear += interrupted
+    edges.rows_lost += not interrupted
+    if not interrupted:
+        edges.unclear.append(("a killed run's row", 0, store.get(run_id).status))
+    if not quick:  # a sweep under SIGTERM to its whole process group, workers included
+        db = root / "sweep.sqlite"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "lab", "sweep", "bptt", "--grid", "timesteps=2", "--grid",
+             "epochs=1,2,3,4", "--seeds", "3", "--workers", "2", "--quiet", "--results",
+             str(db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            start_new_session=True, cwd=Path(__file__).resolve().parents[1])
+        _wait_for_row(db, proc)
+        os.killpg(proc.pid, signal.SIGTERM)
+        _, err = proc.communicate(timeout=180)
+        runs = ResultsStore(db).runs() if db.exists() else []
+        keys = [(r.config.get("epochs"), r.seed) for r in runs]
+        settled = all(r.status in ("finished", "cancelled") for r in runs)
+        edges.tried += 1
+        ok = proc.returncode == 143 and len(keys) == len(set(keys)) == 12 and settled
+        edges.clear += ok
+        edges.tracebacks += "Traceback" in err
+        edges.rows_lost += abs(12 - len(set(keys))) + (len(keys) - len(set(keys)))
+        edges.rows_lost += sum(r.status not in ("finished", "cancelled") for r in runs)
+        if not ok:
+            edges.unclear.append(("SIGTERM a sweep", proc.returncode, err.strip()[:120]))
+    return edges
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the first 6 fields of each method")
@@ -487,7 +682,11 @@ def main() -> None:
             tried, clear = tried + hostile.tried, clear + hostile.clear
             tracebacks += hostile.tracebacks
             unclear += hostile.unclear
-            lost = store_faults(Path(tmp) / "faults.sqlite")
+            edges = edge_cases(Path(tmp), args.quick)  # weights, exports, signals, bounds
+            tried, clear = tried + edges.tried, clear + edges.clear
+            tracebacks += edges.tracebacks
+            unclear += edges.unclear
+            lost = store_faults(Path(tmp) / "faults.sqlite") + edges.rows_lost
             rows = ResultsStore(Path(tmp) / "faults.sqlite").runs()
             stored = ResultsStore(db).runs() if db.exists() else []
             invalid = sqlite3.connect(Path(tmp) / "faults.sqlite").execute(
@@ -500,11 +699,12 @@ def main() -> None:
     print(f"{'rows stored by bad inputs':<28}{len(stored):>6}  (should be 0)")
     print(f"{'rows left by refused runs':<28}{hostile.stray_rows:>6}  (should be 0)")
     print(f"{'scripts run in the page':<28}{hostile.scripts_run:>6}  (should be 0)")
+    print(f"{'files overwritten':<28}{edges.files_overwritten:>6}  (should be 0)")
     for argv, code, err in unclear[:10]:
         print(f"  unclear: {argv} → exit {code}: {err}")
     print(f"RESULT bad_inputs tried={tried} clear_errors={clear} tracebacks={tracebacks} "
           f"rows_lost={lost} invalid_json_rows={invalid} stray_rows={hostile.stray_rows} "
-          f"scripts_run={hostile.scripts_run}")
+          f"scripts_run={hostile.scripts_run} files_overwritten={edges.files_overwritten}")
 
 
 @contextlib.contextmanager

@@ -114,6 +114,8 @@ def _parser(preset: presets.Preset | None = None, flags_of: Iterable[str] | None
     exporting.add_argument("run_id", type=int, metavar="RUN_ID",
                            help="the run's id (`python -m lab results` lists them)")
     exporting.add_argument("--nir", required=True, metavar="FILE", help="the NIR file to write")
+    exporting.add_argument("--force", action="store_true",
+                           help="overwrite FILE if it exists (never the results store)")
     exporting.add_argument("--target", choices=NIR_TARGETS, default="lab",
                            help="the simulator that will read the file, which picks how IF "
                                 "neurons state their input: lab and spikingjelly r = 1/dt, "
@@ -137,6 +139,7 @@ def _run(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
     from . import registry
+    from .core import budget
     from .core.results import ResultsStore
 
     module = methods.method(args.method)
@@ -144,6 +147,7 @@ def _run(args: argparse.Namespace) -> int:
     if getattr(args, "smoke", False):
         return _smoke(args, module.Config(**{**fields, "data_dir": fields["data_dir"] or "-"}))
     config = module.Config(**fields)
+    budget.check(args.method, config)  # `execute` checks it too; here before the bar is drawn
     store = ResultsStore(args.results)
     with tqdm(total=100, desc=args.method, disable=args.quiet, unit="%",
               bar_format="{l_bar}{bar}| {postfix}") as bar:
@@ -208,9 +212,9 @@ def _export(args: argparse.Namespace) -> int:
     from . import export, weights
     from .core.results import ResultsStore
 
-    try:
-        path = export.export_run(args.run_id, args.nir, ResultsStore(args.results),
-                                 convention=args.target)
+    try:  # read-only: exporting reads the store, so a read-only store can export
+        path = export.export_run(args.run_id, args.nir, ResultsStore(args.results, readonly=True),
+                                 convention=args.target, force=args.force)
     except (weights.WeightsError, export.ExportError, OSError) as err:
         print(f"error: {printable(err)}", file=sys.stderr)
         return 2
@@ -223,28 +227,19 @@ def _fmt(value) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Exit codes: 0 done, 1 a run failed (its row says why), 2 bad input, 130 Ctrl-C."""
+    """Exit codes: 0 done, 1 a run failed (its row says why), 2 bad input, 130 Ctrl-C, 143
+    SIGTERM (`lab.core.signals`: handled as Ctrl-C, the run stored `cancelled`)."""
     argv = _negative_values(sys.argv[1:] if argv is None else argv)
     named = argv[1] if len(argv) > 1 and argv[0] == "run" else None  # `run METHOD ...`
     args = _parser(flags_of=[named]).parse_args(argv)  # --help and bad flags exit here
     from . import registry  # the run's libraries, torch among them
+    from .core import signals
     from .core.results import StoreError
     from .core.training import RunCancelled
 
     try:
-        if getattr(args, "preset", None):
-            preset = presets.load(args.preset)
-            if preset.method != args.method:
-                raise ConfigError(f"preset {args.preset} is for method {preset.method}, "
-                                  f"not {args.method}")
-            args = _parser(preset, flags_of=[args.method]).parse_args(argv)
-        if args.command == "sweep":
-            return sweep_command.main(args)
-        if args.command == "export":
-            return _export(args)
-        if args.command == "diagnose":
-            return diagnose_command.main(args)
-        return _run(args) if args.command == "run" else _results(args)
+        with signals.sigterm_as_interrupt():
+            return _main(args, argv)
     except ConfigError as err:
         print(f"error: {printable(err)}", file=sys.stderr)
         return 2
@@ -257,6 +252,24 @@ def main(argv: list[str] | None = None) -> int:
             return 130
         print(f"error: {printable(err)}", file=sys.stderr)
         return 1
-    except (KeyboardInterrupt, RunCancelled):
-        print("cancelled: the run is stored as cancelled", file=sys.stderr)
-        return 130
+    except (KeyboardInterrupt, RunCancelled) as stop:
+        how = " (SIGTERM)" if isinstance(stop, signals.Terminated) else ""
+        print(f"cancelled{how}: the run is stored as cancelled", file=sys.stderr)
+        return signals.exit_code(stop)
+
+
+def _main(args: argparse.Namespace, argv: list[str]) -> int:
+    """The subcommand `args` names (`main` turns its errors into exit codes)."""
+    if getattr(args, "preset", None):
+        preset = presets.load(args.preset)
+        if preset.method != args.method:
+            raise ConfigError(f"preset {args.preset} is for method {preset.method}, "
+                              f"not {args.method}")
+        args = _parser(preset, flags_of=[args.method]).parse_args(argv)
+    if args.command == "sweep":
+        return sweep_command.main(args)
+    if args.command == "export":
+        return _export(args)
+    if args.command == "diagnose":
+        return diagnose_command.main(args)
+    return _run(args) if args.command == "run" else _results(args)

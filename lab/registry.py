@@ -10,6 +10,7 @@ client passes on the result its worker computed.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sqlite3
 import traceback
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import weights
+from .core import budget, signals
 from .core import config as cfg
 from .core.results import ResultsStore
 from .core.training import Progress, RunCancelled
@@ -34,8 +36,9 @@ def execute(name: str, config: Any, store: ResultsStore, progress: Progress | No
     """Run `config` of method `name` into `store`: the one life of every stored run (the CLI's,
     a sweep's and the dashboard's); returns the run id.
 
-    1. Computed here, the files a real dataset needs are checked first (`check_data`): missing
-       ones raise ConfigError and store nothing (a sweep checks them when it is made).
+    1. Computed here, the files a real dataset needs are checked first (`check_data`), and
+       the memory the config asks for (`budget.check`): missing files or an estimate over the
+       limit raise ConfigError and store nothing (a sweep checks both when it is made).
     2. The row is inserted `running` (tagged with `sweep_id`).
     3. The method runs: here, `method(name).run(config, progress)`, or wherever `compute`
        runs it (a sweep's client passes the result its worker sent back).
@@ -50,13 +53,17 @@ def execute(name: str, config: Any, store: ResultsStore, progress: Progress | No
     """
     if compute is None:
         check_data(config)
+        budget.check(name, config)  # before the row and any tensor: one line naming the fields
     fields = cfg.as_dict(config)
     run_id = store.start(name, getattr(config, "dataset", "-"), getattr(config, "seed", 0),
                          fields, __version__, sweep_id=sweep_id)
     try:
-        result = (compute or _here)(name, config, progress)
-    except KeyboardInterrupt:
-        store.fail(run_id, CANCELLED, status="cancelled")
+        # beats while it computes here, so readers on other machines see it alive (a sweep's
+        # client passes a result already back: nothing to wait for)
+        with store.heartbeat(run_id) if compute is None else contextlib.nullcontext():
+            result = (compute or _here)(name, config, progress)
+    except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (`signals.Terminated`)
+        store.fail(run_id, signals.reason(stop), status="cancelled")
         raise
     except RunCancelled as err:
         store.fail(run_id, CANCELLED, status="cancelled")
@@ -79,7 +86,7 @@ def execute(name: str, config: Any, store: ResultsStore, progress: Progress | No
                         f"(try a smaller lr); stored as failed in {store.path}")
     try:
         if result.get("models"):
-            weights.save(store.path, run_id, name, config, result["models"],
+            weights.save(store, run_id, name, config, result["models"],
                          result["architecture"])
         store.finish(run_id, result["metrics"], result["curves"], result["timings"], **when)
     except (sqlite3.Error, OSError, ValueError) as err:  # ValueError: WeightsError, bad JSON

@@ -1,7 +1,11 @@
 """A run's trained networks, kept next to the results store, and rebuilt from them.
 
-    <folder of the results file>/weights/run-<id>/<network>.safetensors   the tensors
-    <folder of the results file>/weights/run-<id>/model.json              how to rebuild them
+    <folder of the results file>/weights/<store id>/run-<id>/<network>.safetensors  the tensors
+    <folder of the results file>/weights/<store id>/run-<id>/model.json             how to rebuild
+
+The store id (`ResultsStore.store_id`, random, made with the store) keeps two stores in one
+folder, or a store deleted and made again, from sharing `run-1`; the manifest repeats it and the
+run's start time, and every load checks both against the run's row, refusing a mismatch.
 
 safetensors holds tensors only, so loading a file cannot execute code. `model.json` names the
 method, its config, and the input shape (one sample at one step) and class count;
@@ -40,19 +44,34 @@ class WeightsError(ValueError):
     """A run's weights are missing, corrupt or do not fit its network; the message names it."""
 
 
-def folder(store_path: str | os.PathLike, run_id: int) -> Path:
-    """Where the weights of run `run_id` of the store at `store_path` live."""
-    return Path(store_path).parent / "weights" / f"run-{run_id}"
+def folder(store: ResultsStore | str | os.PathLike, run_id: int) -> Path:
+    """Where the weights of run `run_id` of `store` (or the store at that path) live."""
+    store = _opened(store)
+    return store.path.parent / "weights" / (store.store_id or "unknown-store") / f"run-{run_id}"
 
 
-def save(store_path: str | os.PathLike, run_id: int, method: str, config: Any,
+def _legacy_folder(store: ResultsStore, run_id: int) -> Path:
+    """Where lab versions before the store id kept a run's weights, shared by every store of
+    the folder."""
+    return store.path.parent / "weights" / f"run-{run_id}"
+
+
+def _opened(store: ResultsStore | str | os.PathLike | None) -> ResultsStore:
+    """`store`, or the store at that path opened read-only (weights only read it)."""
+    return store if isinstance(store, ResultsStore) else ResultsStore(store, readonly=True)
+
+
+def save(store: ResultsStore | str | os.PathLike, run_id: int, method: str, config: Any,
          networks: dict[str, nn.Module], architecture: dict[str, Any]) -> Path:
     """Write `networks` (name → module) of a run and the manifest; returns the folder.
 
-    `architecture` holds `input_shape` and `num_classes`. The folder appears whole or not at
-    all: it is written under another name and renamed.
+    `architecture` holds `input_shape` and `num_classes`. The manifest names the store (its id)
+    and the run's start time, so a load can tell these weights are that row's. The folder
+    appears whole or not at all: it is written under another name and renamed.
     """
-    target = folder(store_path, run_id)
+    store = _opened(store)
+    started_at = store.get(run_id).started_at
+    target = folder(store, run_id)
     partial = target.with_name(f"{target.name}.partial-{os.getpid()}")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
@@ -60,7 +79,8 @@ def save(store_path: str | os.PathLike, run_id: int, method: str, config: Any,
         tensors = {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}
         save_file(tensors, partial / f"{name}.safetensors",
                   metadata={"run": str(run_id), "method": method, "network": name})
-    manifest = {"run": run_id, "method": method, "config": cfg.as_dict(config),
+    manifest = {"run": run_id, "store": store.store_id, "started_at": started_at,
+                "method": method, "config": cfg.as_dict(config),
                 "architecture": {"input_shape": [int(n) for n in architecture["input_shape"]],
                                  "num_classes": int(architecture["num_classes"])},
                 "networks": sorted(networks), "version": __version__}
@@ -73,14 +93,21 @@ def save(store_path: str | os.PathLike, run_id: int, method: str, config: Any,
 
 def manifest(run_id: int, store: ResultsStore | str | os.PathLike | None = None
              ) -> dict[str, Any]:
-    """The manifest of run `run_id`; WeightsError naming the run if it has none."""
-    store = store if isinstance(store, ResultsStore) else ResultsStore(store)
+    """The manifest of run `run_id`; WeightsError naming the run if it has none, or if the
+    manifest was written for another store or another run of this id (a store made again)."""
+    store = _opened(store)
     try:
         run = store.get(run_id)
     except KeyError:
         raise WeightsError(f"run {run_id} is not in {store.path}") from None
-    path = folder(store.path, run_id) / MANIFEST
+    path = folder(store, run_id) / MANIFEST
     if not path.exists():
+        legacy = _legacy_folder(store, run_id) / MANIFEST
+        if legacy.exists():
+            raise WeightsError(f"run {run_id}: its weights are not kept under this store's id; "
+                               f"{legacy.parent} was written by an older lab version that "
+                               "shared one folder among every store here, so it cannot be "
+                               "told to be this run's: run it again")
         raise WeightsError(f"run {run_id} ({run.method}, {run.status}) has no saved weights: "
                            f"{path} is missing")
     try:
@@ -90,6 +117,9 @@ def manifest(run_id: int, store: ResultsStore | str | os.PathLike | None = None
     if not isinstance(info, dict):
         raise WeightsError(f"{path}: not a table of fields; this file was not written by the "
                            "lab as it is")
+    if (info.get("store"), info.get("started_at")) != (store.store_id, run.started_at):
+        raise WeightsError(f"run {run_id}: {path} was written for another run {run_id} (another "
+                           f"results store, or an earlier one at {store.path}): refused")
     return _checked(info, path, run.method)
 
 
@@ -135,7 +165,7 @@ def load_model(run_id: int, store: ResultsStore | str | os.PathLike | None = Non
     `store`: a ResultsStore or its path (default: the lab's store). WeightsError, naming the
     run, when the run, its manifest or its weights file is missing, corrupt or does not fit.
     """
-    store = store if isinstance(store, ResultsStore) else ResultsStore(store)
+    store = _opened(store)
     info = manifest(run_id, store)
     if network not in info["networks"]:
         raise WeightsError(f"run {run_id} kept no network {network!r}; it kept "
@@ -147,9 +177,9 @@ def load_model(run_id: int, store: ResultsStore | str | os.PathLike | None = Non
             net = module.networks(_config(module.Config, info["config"]),
                                   tuple(arch["input_shape"]), arch["num_classes"])[network]
     except (TypeError, ValueError) as err:  # ConfigError too: a value the Config refuses
-        raise WeightsError(f"{folder(store.path, run_id) / MANIFEST}: its config and "
-                           f"architecture build no {info['method']} network: {err}") from None
-    path = folder(store.path, run_id) / f"{network}.safetensors"
+        raise WeightsError(f"{folder(store, run_id) / MANIFEST}: its config and architecture "
+                           f"build no {info['method']} network: {err}") from None
+    path = folder(store, run_id) / f"{network}.safetensors"
     if not path.exists():
         raise WeightsError(f"run {run_id}: weights file {path} is missing")
     try:

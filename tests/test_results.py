@@ -10,7 +10,7 @@ import textwrap
 import pytest
 
 from lab.cli import main
-from lab.core.results import ResultsStore
+from lab.core.results import SCHEMA_VERSION, ResultsStore
 
 WRITER = textwrap.dedent("""
     import sys
@@ -47,7 +47,7 @@ def test_round_trip(tmp_path):
     assert [r.id for r in store.runs(dataset="mnist")] == [failed]
     db = sqlite3.connect(store.path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def test_two_processes_writing_at_once_lose_nothing(tmp_path):
@@ -164,7 +164,7 @@ def test_version_1_database_is_migrated_with_nothing_lost(tmp_path):
 
     store = ResultsStore(path)
     db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     failed, finished = store.runs()
     assert (finished.id, finished.method, finished.seed, finished.config, finished.status) == (

@@ -2,14 +2,23 @@
 
 Default path `results/lab.sqlite` in the project, overridden by `$LAB_RESULTS` or an explicit
 path. Each write is one short transaction, so concurrent writers (processes or threads) wait
-for each other instead of losing rows. A run is inserted as `running` with its process id; if
-that process dies, readers report the run as `interrupted` — the row and the database stay intact.
+for each other instead of losing rows. A run is inserted as `running` with the identity of its
+process (host, pid, boot id, pid namespace, the process's start time) and beats every
+`HEARTBEAT_S` seconds while it lives (`heartbeat`). Readers report a `running` row as
+`interrupted` when its process is provably gone — same machine and boot (boot id and pid
+namespace, not the host name alone) and no live process with that pid and start time — or, on
+another machine, when its last beat is older than `STALE_AFTER_S`. The row and the database stay
+intact; the status is derived when read, so a run that beats again reads `running` again.
 A sweep's runs are computed by workers and written here by the sweep's client alone, each once
 its result is back (`lab.registry.execute`, as every run), tagged with the sweep's id.
 
 Every run records the machine it ran on (`machine`: torch threads, device, 1-minute load at
 the start), so its wall and CPU seconds (`timings`) can be read against it. A database of an
 older schema is migrated when opened, inside one transaction: nothing is lost.
+
+Each store has an id (`store_id`, random, made with the store): a run's weights are kept under
+it (`lab.weights`), so two stores in one folder, or a store deleted and made again, never serve
+each other's networks.
 """
 
 from __future__ import annotations
@@ -19,7 +28,10 @@ import math
 import os
 import socket
 import sqlite3
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +39,10 @@ from typing import Any
 from .config import resolve_device
 from .measure import machine as machine_now
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+READABLE_VERSIONS = (2, 3)  # read-only listing needs no migration: version 3 only adds columns
+HEARTBEAT_S = 30.0  # a running row's process updates `heartbeat_at` this often
+STALE_AFTER_S = 600.0  # a row not beaten for this long is `interrupted` (allows clock skew)
 STATUSES = ("running", "finished", "failed", "cancelled", "interrupted")
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -64,6 +79,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
      # JSON: torch_threads, device, load_1min at the start (and the worker, for a sweep)
      "ALTER TABLE runs ADD COLUMN machine TEXT NOT NULL DEFAULT '{}'",
      "CREATE INDEX IF NOT EXISTS runs_sweep ON runs (sweep_id)"),
+    ("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+     # the store's id: the folder of its runs' weights, written in each weights manifest
+     "INSERT OR IGNORE INTO meta (key, value) VALUES ('store_id', lower(hex(randomblob(16))))",
+     # the writer's process: 'boot id/pid namespace/start ticks' ('' where /proc is absent)
+     "ALTER TABLE runs ADD COLUMN process TEXT NOT NULL DEFAULT ''",
+     "ALTER TABLE runs ADD COLUMN heartbeat_at REAL",
+     "ALTER TABLE sweeps ADD COLUMN process TEXT NOT NULL DEFAULT ''",
+     "ALTER TABLE sweeps ADD COLUMN heartbeat_at REAL"),
 )
 
 
@@ -144,7 +167,7 @@ class ResultsStore:
         if not self.path.is_file():
             raise StoreError(f"results path {self.path} does not exist: no runs stored yet")
         version = self._read("PRAGMA user_version", [])[0][0]
-        if version != SCHEMA_VERSION:
+        if version not in READABLE_VERSIONS:
             raise StoreError(f"results database {self.path} has schema version {version}; "
                              f"open it once writable to migrate it to {SCHEMA_VERSION}")
 
@@ -165,6 +188,17 @@ class ResultsStore:
             db.execute("COMMIT")
         finally:
             db.close()
+
+    @property
+    def store_id(self) -> str | None:
+        """The store's random id (32 hex digits); None for a version-2 file opened read-only."""
+        if getattr(self, "_store_id", None) is None:
+            try:
+                rows = self._read("SELECT value FROM meta WHERE key = 'store_id'", [])
+            except sqlite3.OperationalError:  # no meta table: an older file, read-only
+                rows = []
+            self._store_id = rows[0][0] if rows else None
+        return self._store_id
 
     def _connect(self) -> sqlite3.Connection:
         if getattr(self, "readonly", False):
@@ -212,10 +246,12 @@ class ResultsStore:
         """
         return self._write(
             "INSERT INTO runs (method, dataset, seed, config, status, version, host, pid,"
-            " started_at, sweep_id, machine) VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
+            " started_at, sweep_id, machine, process, heartbeat_at)"
+            " VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)",
             (method, dataset, seed, json.dumps(config, sort_keys=True), version,
              socket.gethostname(), os.getpid(), time.time(), sweep_id,
-             json.dumps(machine if machine is not None else _machine(config))),
+             json.dumps(machine if machine is not None else _machine(config)),
+             process_identity(), time.time()),
         )
 
     def finish(self, run_id: int, metrics: dict[str, Any], curves: dict[str, list[float]],
@@ -296,11 +332,45 @@ class ResultsStore:
     def start_sweep(self, method: str, spec: dict[str, Any]) -> int:
         """Insert a `running` sweep for this process (its client) and return its id."""
         return self._write(
-            "INSERT INTO sweeps (method, spec, status, host, pid, created_at)"
-            " VALUES (?, ?, 'running', ?, ?, ?)",
+            "INSERT INTO sweeps (method, spec, status, host, pid, created_at, process,"
+            " heartbeat_at) VALUES (?, ?, 'running', ?, ?, ?, ?, ?)",
             (method, json.dumps(spec), socket.gethostname(), os.getpid(),
-             time.time()),
+             time.time(), process_identity(), time.time()),
         )
+
+    def beat(self, run_id: int | None = None, sweep_id: int | None = None) -> None:
+        """Mark run `run_id` (or sweep `sweep_id` and its `running` runs) alive now."""
+        now = time.time()
+        if run_id is not None:
+            self._write("UPDATE runs SET heartbeat_at=? WHERE id=? AND status='running'",
+                        (now, run_id))
+        if sweep_id is not None:
+            self._write("UPDATE sweeps SET heartbeat_at=? WHERE id=? AND status='running'",
+                        (now, sweep_id))
+            self._write("UPDATE runs SET heartbeat_at=? WHERE sweep_id=? AND status='running'",
+                        (now, sweep_id))
+
+    @contextmanager
+    def heartbeat(self, run_id: int | None = None, sweep_id: int | None = None,
+                  every: float = HEARTBEAT_S) -> Iterator[None]:
+        """`beat` every `every` seconds from a daemon thread while the block runs; a busy or
+        failing store skips a beat (the next one comes `every` seconds later)."""
+        stop = threading.Event()
+
+        def beating() -> None:
+            while not stop.wait(every):
+                try:
+                    self.beat(run_id, sweep_id)
+                except sqlite3.Error:
+                    continue
+
+        thread = threading.Thread(target=beating, name="lab-heartbeat", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
 
     def end_sweep(self, sweep_id: int, status: str) -> None:
         """Mark a sweep `finished`, `failed` (some run failed) or `cancelled`."""
@@ -394,11 +464,50 @@ def _numbers(value: object) -> bool:
 
 
 def _status(row: sqlite3.Row) -> str:
-    """The stored status, except that a `running` row whose process is gone is `interrupted`."""
-    status = row["status"]
-    if status == "running" and row["host"] == socket.gethostname() and not _alive(row["pid"]):
-        return "interrupted"
-    return status
+    """The stored status, except that a `running` row whose process is gone is `interrupted`.
+
+    Gone: on this machine, boot and pid namespace (the row's `process` says so; the host name
+    alone could be another machine's) no process has the row's pid and start time; elsewhere,
+    or where /proc is absent, no beat for `STALE_AFTER_S` (a row of this host name with no
+    identity: also its pid is not alive, as before version 3).
+    """
+    if row["status"] != "running":
+        return row["status"]
+    keys = row.keys()
+    stored = row["process"] if "process" in keys else ""
+    last = row["heartbeat_at"] if "heartbeat_at" in keys else None
+    last = last if last is not None else row["started_at" if "started_at" in keys
+                                              else "created_at"]
+    here = process_identity()
+    if stored and here and _machine_of(stored) == _machine_of(here):
+        alive = process_identity(row["pid"]) == stored
+    elif not stored and row["host"] == socket.gethostname():
+        alive = _alive(row["pid"]) and time.time() - last <= STALE_AFTER_S
+    else:
+        alive = time.time() - last <= STALE_AFTER_S
+    return "running" if alive else "interrupted"
+
+
+def process_identity(pid: int | None = None) -> str:
+    """'boot id/pid namespace/start ticks' of process `pid` (default: this one), which no
+    other process of any machine shares; '' where /proc cannot tell (not Linux, no such pid).
+
+    The start time (field 22 of /proc/PID/stat, in clock ticks since boot) tells a reused pid
+    from the process that wrote the row.
+    """
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        namespace = os.readlink("/proc/self/ns/pid")
+        stat = Path(f"/proc/{pid or os.getpid()}/stat").read_text()
+        start = stat.rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+    return f"{boot}/{namespace}/{start}"
+
+
+def _machine_of(identity: str) -> str:
+    """The boot and pid namespace of a `process_identity`: where its pid means that process."""
+    return identity.rsplit("/", 1)[0]
 
 
 def _alive(pid: int) -> bool:

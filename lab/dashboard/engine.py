@@ -36,6 +36,7 @@ from ..sweep import cluster, live, runs
 from ..sweep.spec import Spec, key, of_config
 
 log = logging.getLogger(__name__)
+CLOSE_WAIT_S = 20.0  # at exit, how long the active jobs get to store their runs as cancelled
 MAX_HISTORY = 512  # points of live metrics kept per job; thinned by half beyond it
 ENDED = ("finished", "failed", "cancelled")
 _NUMBER = re.compile(r"([A-Za-z_]\w*)[ =:]+(-?\d*\.\d+(?:[eE][-+]?\d+)?)")
@@ -217,9 +218,20 @@ class Engine:
             threading.Thread(target=lambda: _quietly(self.client), name="lab-engine-start",
                              daemon=True).start()
 
-    def close(self) -> None:
-        """Stop the local cluster this engine started (if any). At interpreter exit the
-        server's event loop may already be gone: then the workers go with the process."""
+    def close(self, wait: float = CLOSE_WAIT_S) -> None:
+        """Cancel the jobs still active and give them `wait` seconds to store their runs
+        `cancelled`, then stop the local cluster this engine started (if any).
+
+        Called at interpreter exit: `panel serve` stops its event loop on SIGTERM as on Ctrl-C
+        and exits, so a terminated server stores its jobs' runs as `cancelled` instead of
+        leaving their sweeps `running`. The workers' client has its own thread, so it still
+        answers here; if not, the workers go with the process."""
+        active = [job for job in self.jobs() if job.active]
+        for job in active:
+            _quietly(job.cancel)
+        deadline = time.monotonic() + wait
+        for job in active:
+            job.wait(max(0.0, deadline - time.monotonic()))
         _quietly(self._exit.close)
 
     def launch(self, method: str, config: Any, store: ResultsStore, owner: str = "",

@@ -17,6 +17,7 @@ from ..core.neurons import SpikingNeuron
 from ..core.resnet import ResidualBlock
 from ..core.results import ResultsStore
 from ..version import __version__
+from . import files
 from .errors import DT, IF_R, SKIPPED, Convention, ExportError, check_convention
 
 
@@ -266,18 +267,22 @@ Target = str | os.PathLike | BinaryIO
 
 
 def export_run(run_id: int, path: Target, store: ResultsStore | str | os.PathLike | None = None,
-               convention: Convention = "lab") -> Target:
+               convention: Convention = "lab", force: bool = False) -> Target:
     """Run `run_id`'s trained SNN (`lab.load_model`) written to `path` as a NIR file (HDF5) in
     `convention` (see `export_nir`); returns `path`. WeightsError or ExportError, naming the
-    run, and nothing written."""
+    run, and nothing written. An existing file is overwritten only with `force`, the results
+    store and its weights never (`files.check_target`); the store is only read."""
     from ..weights import load_model, manifest
 
+    if not isinstance(store, ResultsStore):
+        store = ResultsStore(store, readonly=True)
+    files.check_target(path, store, force)  # before the model is built
     shape = manifest(run_id, store)["architecture"]["input_shape"]
     try:
         graph = export_nir(load_model(run_id, store), shape, convention=convention)
     except ExportError as err:
         raise ExportError(f"run {run_id}: {err}") from err
-    nir.write(path, graph)
+    files.write(path, graph, store, force)
     return path
 
 

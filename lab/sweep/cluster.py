@@ -34,13 +34,16 @@ from .spec import key
 CONNECT_TIMEOUT_S = 5  # a reachable scheduler answers in well under a second
 
 
-class LeaveCtrlCToTheClient(WorkerPlugin):
-    """A local worker ignores SIGINT: Ctrl-C in a terminal reaches the whole process group, and
-    the client, not each worker, cancels what is pending and stores it."""
+class LeaveSignalsToTheClient(WorkerPlugin):
+    """A local worker ignores SIGINT and SIGTERM: Ctrl-C in a terminal reaches the whole process
+    group, as systemd's or a scheduler's SIGTERM reaches the whole control group, and the
+    client, not each worker, cancels what is pending and stores it (`lab.core.signals`). The
+    cluster still stops its workers when it closes: the nanny asks them to, then kills them."""
 
     def setup(self, worker) -> None:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 class VersionMismatch(RuntimeError):
@@ -66,7 +69,7 @@ def connect(address: str | None = None, workers: int | None = None) -> Iterator[
                                  processes=True, host="127.0.0.1", dashboard_address=":0",
                                  silence_logs=logging.CRITICAL)
         with local, Client(local) as client:
-            client.register_plugin(LeaveCtrlCToTheClient())
+            client.register_plugin(LeaveSignalsToTheClient())
             yield client
         return
     try:

@@ -1,7 +1,8 @@
 """`python -m lab sweep METHOD --grid FIELD=V1,V2 ... --seeds N` (or `--spec FILE.toml`).
 
 Exit codes: 0 every run finished; 1 a run failed, or a worker runs another lab version;
-2 bad input (one line naming it, before anything runs or is stored); 130 Ctrl-C.
+2 bad input (one line naming it, before anything runs or is stored); 130 Ctrl-C, 143 SIGTERM
+(either way the runs not done are stored `cancelled`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from ..core import signals
 from ..core.config import ConfigError
 from ..core.terminal import printable
 from ..methods import METHODS
@@ -63,10 +65,10 @@ def main(args: argparse.Namespace) -> int:
         except runs.Cancelled as stop:
             print(f"cancelled: {len(stop.outcome.cancelled)} of {total} runs not done, stored "
                   "as cancelled; run the same command again to resume", file=sys.stderr)
-            return 130
-        except KeyboardInterrupt:  # before the sweep started: nothing was stored
+            return stop.exit_code
+        except KeyboardInterrupt as stop:  # before the sweep started: nothing was stored
             print("cancelled before any run started", file=sys.stderr)
-            return 130
+            return signals.exit_code(stop)
         except cluster.VersionMismatch as err:
             print(f"error: {printable(err)}", file=sys.stderr)
             return 1

@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 from .. import registry
 from ..core import config as cfg
+from ..core import signals
 from ..core.results import ResultsStore
 from ..core.training import RunCancelled
 from ..version import __version__
@@ -43,11 +44,12 @@ class Outcome:
 
 
 class Cancelled(KeyboardInterrupt):
-    """Ctrl-C during a sweep, after the pending runs were cancelled and stored as such."""
+    """Ctrl-C (or SIGTERM) during a sweep, after the pending runs were cancelled and stored as
+    such; `exit_code` is 130 for Ctrl-C, 143 for SIGTERM (`lab.core.signals`)."""
 
-    def __init__(self, outcome: Outcome) -> None:
+    def __init__(self, outcome: Outcome, exit_code: int = signals.EXIT_INTERRUPTED) -> None:
         super().__init__("sweep cancelled")
-        self.outcome = outcome
+        self.outcome, self.exit_code = outcome, exit_code
 
 
 def pending(spec: Spec, store: ResultsStore) -> list[Any]:
@@ -100,8 +102,9 @@ class Running:
         spec, store, outcome = self.spec, self.store, self.outcome
         if outcome.sweep_id is None:
             return outcome
-        with tqdm(total=len(self.futures), desc=f"{spec.method} sweep", unit="run",
-                  disable=not progress) as bar:
+        with store.heartbeat(sweep_id=outcome.sweep_id), \
+                tqdm(total=len(self.futures), desc=f"{spec.method} sweep", unit="run",
+                     disable=not progress) as bar:
             try:
                 for future in as_completed(list(self.futures)):
                     config = self.futures[future]
@@ -117,10 +120,10 @@ class Running:
                 _cancel(self.client, self.futures, spec, store, outcome)
                 store.end_sweep(outcome.sweep_id, "failed")
                 raise
-            except KeyboardInterrupt:
+            except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (`signals.Terminated`)
                 _cancel(self.client, self.futures, spec, store, outcome)
                 store.end_sweep(outcome.sweep_id, "cancelled")
-                raise Cancelled(outcome) from None
+                raise Cancelled(outcome, signals.exit_code(stop)) from None
         store.end_sweep(outcome.sweep_id, "cancelled" if outcome.cancelled
                         else "failed" if outcome.failed else "finished")
         return outcome

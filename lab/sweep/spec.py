@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,10 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from .. import registry
+from ..core import budget
 from ..core import config as cfg
 from ..core.config import ConfigError, FieldError
 
 MAX_SEEDS = 1000
+MAX_RUNS = 10_000  # grid points × seeds of one sweep: checked before any Config is built
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,11 @@ class Spec:
     @property
     def seed_values(self) -> range:
         return range(self.first_seed, self.first_seed + self.seeds)
+
+    @property
+    def size(self) -> int:
+        """How many runs: the product of the fields' value counts × seeds (nothing built)."""
+        return math.prod(len(v) for v in self.grid.values()) * self.seeds
 
     def points(self) -> list[dict[str, Any]]:
         """The grid's combinations, the first field varying slowest."""
@@ -68,10 +76,14 @@ class Spec:
 
 
 def make(method: str, grid: Mapping[str, Any], seeds: int, first_seed: int = 0) -> Spec:
-    """A checked `Spec`: known method and fields, values of each field's type, every Config
-    valid, 1 ≤ seeds ≤ MAX_SEEDS. Raises ConfigError naming the first problem."""
+    """A checked `Spec`: known method and fields, values of each field's type, at most
+    MAX_RUNS runs (counted before any Config is built), every Config valid and within the
+    memory limit (`budget.check`), 1 ≤ seeds ≤ MAX_SEEDS. Raises ConfigError naming the first
+    problem."""
     config_cls = registry.method(method).Config
     _check_seeds(seeds)
+    _check_size({k: len(v) if isinstance(v, list | tuple) else 1 for k, v in grid.items()},
+                seeds, distinct=False)
     parsed = {}
     for name, values in grid.items():
         if name == "seed":
@@ -85,8 +97,15 @@ def make(method: str, grid: Mapping[str, Any], seeds: int, first_seed: int = 0) 
         parsed[name] = tuple(dict.fromkeys(field.read(v) for v in values))  # once each
     if isinstance(first_seed, bool) or not isinstance(first_seed, int) or first_seed < 0:
         raise FieldError("first_seed", first_seed, "an integer ≥ 0")
+    _check_size({k: len(v) for k, v in parsed.items()}, seeds)
     spec = Spec(method, parsed, seeds, first_seed)
-    _check_data(spec.configs())  # every Config validates itself: the first bad value raises here
+    # One Config per point validates it (the first bad value raises here); the seed only sets
+    # `seed`, so the last seed's is checked once. A form re-checks on every edit: this is cheap.
+    points = spec.points()
+    configs = [config_cls(**point, seed=first_seed) for point in points]
+    config_cls(**points[-1], seed=first_seed + seeds - 1)
+    _check_data(configs)
+    _check_memory(method, configs)
     return spec
 
 
@@ -97,7 +116,33 @@ def of_config(method: str, config: Any, seeds: int = 1) -> Spec:
     fields = {k: (v,) for k, v in cfg.as_dict(config).items() if k != "seed"}
     spec = Spec(method, fields, seeds, config.seed)
     _check_data(spec.configs())  # a seed past the field's range raises here
+    _check_memory(method, [config])
     return spec
+
+
+def _check_size(counts: Mapping[str, int], seeds: int, distinct: bool = True) -> None:
+    """ConfigError unless the grid's points × seeds ≤ MAX_RUNS (`counts`: values per field;
+    not yet `distinct`, a field alone may not list more than MAX_RUNS values)."""
+    if not distinct:
+        for name, count in counts.items():
+            if count > MAX_RUNS:
+                raise FieldError(name, f"{count:,} values", f"at most {MAX_RUNS:,} values",
+                                 f"{name} lists {count:,} values in the grid; a sweep runs at "
+                                 f"most {MAX_RUNS:,} runs")
+        return
+    points = math.prod(counts.values())
+    if points * seeds > MAX_RUNS:
+        sizes = " × ".join(f"{n} {name}" for name, n in counts.items()) or "1"
+        raise FieldError("grid", points * seeds, f"at most {MAX_RUNS:,} runs",
+                         f"the sweep is {points:,} grid points ({sizes}) × {seeds} seeds = "
+                         f"{points * seeds:,} runs; at most {MAX_RUNS:,} runs per sweep: use "
+                         "fewer values or seeds, or split it")
+
+
+def _check_memory(method: str, configs: Sequence[Any]) -> None:
+    """Each config within the memory limit (`budget.check`), or its one-line ConfigError."""
+    for config in configs:
+        budget.check(method, config)
 
 
 def _check_data(configs: Sequence[Any]) -> None:

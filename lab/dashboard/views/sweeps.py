@@ -131,7 +131,7 @@ class SweepsView(pn.viewable.Viewer):
             self._check.object = f"<span style='color:#c62828'>{html.escape(str(err))}</span>"
             self._launch.disabled = True
             return None
-        points = len(spec.points())
+        points = spec.size // spec.seeds  # counted, not built
         self._check.object = (f"<span style='color:#444'>{points * spec.seeds} runs: {points} "
                               f"grid point{'s' * (points != 1)} × {spec.seeds} seeds; "
                               "pairs already finished in the store are skipped</span>")
