@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -34,8 +35,13 @@ browser_only = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory) -> Path:
+    """The export, beside the copies of the notebooks it was made from (`source/`): the
+    checks read the same notebooks the pages show."""
     folder = tmp_path_factory.mktemp("html")
-    pages = export_html(PROJECT_ROOT / "notebooks", folder)
+    (folder / "source").mkdir()
+    for notebook in NOTEBOOKS:
+        shutil.copy(notebook, folder / "source" / notebook.name)
+    pages = export_html(folder / "source", folder)
     assert [p.name for p in pages] == [f"{nb.stem}.html" for nb in NOTEBOOKS] + ["index.html"]
     return folder
 
@@ -81,7 +87,7 @@ def test_bad_source_is_refused_by_name(tmp_path, capsys):
 @browser_only
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_export_reads_offline(exported, chromium, notebook):
-    outside: list[str] = []
+    source, outside = exported / "source" / notebook.name, []
 
     def only_files(route):
         if route.request.url.startswith(("file:", "data:", "about:", "blob:")):
@@ -116,7 +122,7 @@ def test_export_reads_offline(exported, chromium, notebook):
     assert mathjax, "MathJax did not load"
     assert RAW_MATH.findall(text) == []
     has_math = any(c.cell_type == "markdown" and RAW_MATH.search(c.source)
-                   for c in nbformat.read(notebook, as_version=4).cells)
+                   for c in nbformat.read(source, as_version=4).cells)
     assert typeset > 0 or not has_math, "no formula was typeset"
     assert images, "the notebook stores no figure"
     assert [cell for cell, shown in images if shown == 0] == [], "figure cells showing no image"
