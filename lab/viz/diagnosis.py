@@ -38,10 +38,10 @@ def diagnosis_figure(d: Diagnosis) -> go.Figure:
                         name=f"T = {T}", mode="lines+markers",
                         line={"color": _shade(i, len(d.timesteps))}, legendgroup="gap",
                         row=1, col=1)
-    ts = list(d.timesteps)
+    ts = [str(T) for T in d.timesteps]  # a category axis: the grid doubles T, evenly spaced
     for setting, key, label in ((d.current, "threshold_balancing", "current"),
                                 (d.recommended, "qcfs", "recommended")):
-        fig.add_scatter(x=ts, y=[round(setting.accuracy[T], 2) for T in ts],
+        fig.add_scatter(x=ts, y=[round(setting.accuracy[T], 2) for T in d.timesteps],
                         name=f"{label}: {setting.describe()}", **theme.trace_style(key),
                         row=1, col=2)
         if setting == d.recommended and d.recommended == d.current:
@@ -49,7 +49,7 @@ def diagnosis_figure(d: Diagnosis) -> go.Figure:
     fig.add_scatter(x=[ts[0], ts[-1]], y=[round(d.ann_accuracy, 2)] * 2, name="ANN",
                     **theme.trace_style("ann"), row=1, col=2)
     fig.update_xaxes(type="category", title_text="IF layer (input side first)", row=1, col=1)
-    fig.update_xaxes(type="log", tickvals=ts, title_text="timesteps T", row=1, col=2)
+    fig.update_xaxes(type="category", title_text="timesteps T", row=1, col=2)
     fig.update_yaxes(rangemode="tozero", row=1, col=1)
     fig.update_layout(title=f"Where the conversion of {d.model} loses accuracy", height=460,
                       margin={"b": 40, "l": 50, "r": 10}, legend={"orientation": "h", "y": -0.3})
@@ -65,21 +65,23 @@ def effect_figure(before: Mapping[int, Sequence[float]], after: Mapping[int, Seq
     per seed (the same seeds), `ann` the ANN's per seed; mean with its 95% interval (band)."""
     fig = go.Figure()
     ts = sorted(before)
+    xs = [str(T) for T in ts]  # a category axis: the grid doubles T, evenly spaced
     for values, key, label in ((before, "threshold_balancing", labels[0]),
                                (after, "qcfs", labels[1])):
         summaries = [stats.summary(values[T]) for T in ts]
         if summaries[0].n > 1:
-            fig.add_scatter(x=ts + ts[::-1],
+            fig.add_scatter(x=xs + xs[::-1],
                             y=[round(s.ci_high, 2) for s in summaries]
                             + [round(s.ci_low, 2) for s in summaries[::-1]],
                             fill="toself", fillcolor=theme.band(key), line={"width": 0},
+                            mode="lines",
                             hoverinfo="skip", showlegend=False)
-        fig.add_scatter(x=ts, y=[round(s.mean, 2) for s in summaries], name=label,
+        fig.add_scatter(x=xs, y=[round(s.mean, 2) for s in summaries], name=label,
                         **theme.trace_style(key))
     mean = round(stats.summary(ann).mean, 2)
-    fig.add_scatter(x=[ts[0], ts[-1]], y=[mean, mean], name="ANN", **theme.trace_style("ann"))
+    fig.add_scatter(x=[xs[0], xs[-1]], y=[mean, mean], name="ANN", **theme.trace_style("ann"))
     fig.update_layout(title="Test accuracy against T, before and after the fix",
-                      xaxis={"type": "log", "title": "timesteps T", "tickvals": ts},
+                      xaxis={"type": "category", "title": "timesteps T"},
                       yaxis_title="test accuracy (%)", height=420,
                       margin={"b": 40, "l": 50, "r": 10}, legend={"orientation": "h", "y": -0.25})
     return theme.describe(fig, description)
