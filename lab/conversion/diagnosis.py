@@ -20,9 +20,15 @@ each doubling of latency counts once; ties: the smaller T within 1 point) and st
 measured effect. θ is calibrated on the first half of `calibration_data`, everything is
 measured and chosen on the second half (the validation images); confirm on test images.
 
-Example:
-    >>> report = diagnose(model, (x_val, y_val), timesteps=(1, 2, 4, 8))  # doctest: +SKIP
-    >>> print(report)                                                       # doctest: +SKIP
+Example (an untrained MLP on random images; `print(report)` shows the tables):
+    >>> from lab.core import models
+    >>> g = torch.Generator().manual_seed(0)
+    >>> x, y = torch.rand(64, 1, 8, 8, generator=g), torch.randint(0, 10, (64,), generator=g)
+    >>> report = diagnose(models.build("mlp", (1, 8, 8), 10, width=8), (x, y), timesteps=(1, 4))
+    >>> [layer.name for layer in report.layers], report.timesteps, len(report.candidates)
+    (['2 (ReLU)', '4 (ReLU)'], (1, 4), 8)
+    >>> str(report).splitlines()[1].split(".  ")[0]
+    "Setting: θ = 99.9th percentile of the ANN's activations, v[0] = 0.5·θ"
 """
 
 from __future__ import annotations
