@@ -481,3 +481,25 @@ def test_in_place_statements_and_unused_values_are_read_as_pytorch_runs_them():
 
     with pytest.raises(NotConvertible, match=r"node avg_pool2d .*adaptive_avg_pool2d"):
         graph.layout(ComputedPool())
+
+
+def test_a_model_holding_sequentials_with_batch_norm_converts():
+    """Refused before with a misleading message; now read through its forward."""
+
+    class Holder(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.features = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4),
+                                          nn.ReLU(inplace=True), nn.AvgPool2d(2))
+            self.classifier = nn.Sequential(nn.Linear(64, 16), nn.BatchNorm1d(16), nn.ReLU(),
+                                            nn.Dropout(0.5), nn.Linear(16, 3))
+
+        def forward(self, x):
+            return self.classifier(torch.flatten(self.features(x), 1))
+
+    net = Holder().eval()
+    lay = graph.layout(net)
+    assert lay.names == ["features.2", "classifier.2"]
+    snn = conversion.convert(net, [1.0, 1.0])
+    assert not any(isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d) for m in snn.modules())
+    assert len(models.spiking_layers(snn)) == 2
