@@ -385,6 +385,19 @@ def test_width_4096_depth_32_batch_65536_is_refused_before_allocation(tmp_path, 
     assert not db.exists() or not ResultsStore(db).runs()
 
 
+def test_the_launch_form_refuses_a_config_over_the_memory_limit(tmp_path, monkeypatch):
+    from lab.dashboard.engine import Engine
+    from lab.dashboard.views import LaunchView
+
+    monkeypatch.delenv("LAB_MEMORY_LIMIT_GB", raising=False)
+    engine = Engine()  # no client is started: the launch is refused before it submits
+    launch = LaunchView(ResultsStore(tmp_path / "r.sqlite"), engine, method="conversion")
+    assert launch.launch(width=4096, depth=32, batch_size=65536) is None
+    message = launch.form._form_message
+    assert message.visible and "over the limit of 16" in message.object and "GiB" in message.object
+    assert engine.jobs() == [] and engine._client is None
+
+
 BIG = {  # per method: a config each of whose fields is in range but whose product is not
     "bptt": {"batch_size": 65536, "timesteps": 1024},
     "conversion": {"width": 4096, "depth": 32, "batch_size": 65536},

@@ -12,6 +12,7 @@ import param
 
 from ... import registry
 from ...core import stats
+from ...core.config import ConfigError
 from ...core.results import ResultsStore, Run
 from ...sweep import MAX_SEEDS
 from ..engine import Engine, Job
@@ -280,7 +281,12 @@ class LaunchView(pn.viewable.Viewer):
         config = self.form.validate()
         if config is None:
             return None
-        job = self.jobs.launch(self.method, config, self.store, self.owner, self.seeds)
+        try:
+            job = self.jobs.launch(self.method, config, self.store, self.owner, self.seeds)
+        except ConfigError as err:  # over the memory limit (`lab.core.budget`): one line
+            self.form._form_message.object = markdown_text(str(err))
+            self.form._form_message.visible = True
+            return None
         self._add_card(job)
         self._order_cards()
         return job
