@@ -499,7 +499,7 @@ def test_a_model_holding_sequentials_with_batch_norm_converts():
 
     net = Holder().eval()
     lay = graph.layout(net)
-    assert lay.names == ["features.2", "classifier.2"]
+    assert lay.names == ["features.2 (ReLU)", "classifier.2 (ReLU)"]
     snn = conversion.convert(net, [1.0, 1.0])
     assert not any(isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d) for m in snn.modules())
     assert len(models.spiking_layers(snn)) == 2
