@@ -327,7 +327,7 @@ def test_diagnosis_refuses_bad_input_by_name(kwargs, match):
 
 def test_diagnosis_figures():
     from lab.core import theme
-    from lab.viz.diagnosis import diagnosis_figure, stored_gap_figure
+    from lab.viz.diagnosis import diagnosis_figure, effect_figure
 
     torch.manual_seed(0)
     d = conversion.diagnose(models.mlp(64, (16,), 5).eval(), _data(), timesteps=(1, 4),
@@ -336,9 +336,11 @@ def test_diagnosis_figures():
     names = [t.name for t in fig.data]
     assert names[:2] == ["T = 1", "T = 4"] and names[-1] == "ANN"
     assert theme.description(fig)
-    assert stored_gap_figure({"accuracy_per_timestep": [1.0]}) is None
-    stored = stored_gap_figure({"gap_std_per_layer_T2": [0.1, 0.2], "gap_std_per_layer_T1": [0.3]})
-    assert [t.name for t in stored.data] == ["T = 1", "T = 2"]
+    fig = effect_figure({1: [10.0, 12.0], 4: [20.0, 30.0]}, {1: [50.0, 52.0], 4: [80.0, 84.0]},
+                        [90.0, 91.0], ("classic", "fixed"))
+    band, before, band2, after, ann = fig.data
+    assert band.fill == "toself" and list(before.y) == [11.0, 25.0] and list(after.x) == ["1", "4"]
+    assert ann.name == "ANN" and list(ann.y) == [90.5, 90.5] and theme.description(fig)
 
 
 # --- where users meet it: the CLI and the dashboard ---------------------------------------

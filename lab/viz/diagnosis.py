@@ -3,8 +3,8 @@
 `diagnosis_figure(d)`: left, each IF layer's gap std (SNN rate − ANN activation, in θ), one
 line per T, where the error starts and whether it compounds with depth; right, the validation
 accuracy against T of the current and the recommended setting with the ANN's as a dashed
-reference. `stored_gap_figure(curves)`: the per-layer gap a conversion run stored (the
-dashboard's run details). Data is rounded so stored notebooks stay small.
+reference. `effect_figure`: accuracy against T before and after a fix, over seeds. Data is
+rounded so stored notebooks stay small.
 """
 
 from __future__ import annotations
@@ -85,22 +85,3 @@ def effect_figure(before: Mapping[int, Sequence[float]], after: Mapping[int, Seq
                       yaxis_title="test accuracy (%)", height=420,
                       margin={"b": 40, "l": 50, "r": 10}, legend={"orientation": "h", "y": -0.25})
     return theme.describe(fig, description)
-
-
-def stored_gap_figure(curves: Mapping[str, list[float]]) -> go.Figure | None:
-    """The per-layer gap std a conversion run stored (`gap_std_per_layer_T{T}`), or None."""
-    keys = sorted((int(k.rsplit("T", 1)[1]), k) for k in curves
-                  if k.startswith("gap_std_per_layer_T"))
-    if not keys:
-        return None
-    fig = go.Figure()
-    for i, (T, key) in enumerate(keys):
-        values = curves[key]
-        fig.add_scatter(x=[f"layer {j}" for j in range(1, len(values) + 1)],
-                        y=[round(v, DIGITS) for v in values], name=f"T = {T}",
-                        mode="lines+markers", line={"color": _shade(i, len(keys))})
-    fig.update_layout(title="Gap std per IF layer", xaxis={"type": "category"},
-                      yaxis={"title": "gap std (units of θ)", "rangemode": "tozero"},
-                      height=320, margin={"b": 40, "l": 50, "r": 10})
-    return theme.describe(fig, "SNN rate − ANN activation on the test images, in θ, as the run "
-                               "stored it.")
