@@ -144,7 +144,7 @@ def layout(model: nn.Module) -> Layout:
     gm = trace(model)
     reader = _Reader(gm)
     ann = nn.Sequential(*reader.chain(reader.input, reader.output))
-    ann.train(model.training)
+    ann.training = model.training  # the container's flag only: the shared modules keep theirs
     return Layout(ann, reader.activations, reader.names)
 
 
