@@ -138,8 +138,7 @@ def _add_store_flag(parser: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
-    from . import registry
-    from .core import budget
+    from . import budget, registry
     from .core.results import ResultsStore
 
     module = methods.method(args.method)

@@ -17,9 +17,9 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from . import weights
-from .core import budget, signals
+from . import budget, weights
 from .core import config as cfg
+from .core import signals
 from .core.results import ResultsStore
 from .core.training import Progress, RunCancelled
 from .methods import METHODS, method

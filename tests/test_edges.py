@@ -18,9 +18,9 @@ import nir
 import pytest
 from distributed import Client, LocalCluster
 
-from lab import bptt, cli, registry, weights
-from lab.core import budget, signals
+from lab import bptt, budget, cli, registry, weights
 from lab.core import config as cfg
+from lab.core import signals
 from lab.core.config import ConfigError
 from lab.core.results import STALE_AFTER_S, ResultsStore, process_identity
 from lab.sweep import spec as sweep_spec

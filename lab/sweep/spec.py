@@ -27,8 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import registry
-from ..core import budget
+from .. import budget, registry
 from ..core import config as cfg
 from ..core.config import ConfigError, FieldError
 

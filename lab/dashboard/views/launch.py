@@ -283,7 +283,7 @@ class LaunchView(pn.viewable.Viewer):
             return None
         try:
             job = self.jobs.launch(self.method, config, self.store, self.owner, self.seeds)
-        except ConfigError as err:  # over the memory limit (`lab.core.budget`): one line
+        except ConfigError as err:  # over the memory limit (`lab.budget`): one line
             self.form._form_message.object = markdown_text(str(err))
             self.form._form_message.visible = True
             return None

@@ -26,7 +26,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from .config import ConfigError
+from .core.config import ConfigError
 
 DEFAULT_LIMIT_GB = 16.0  # a laptop's memory; `$LAB_MEMORY_LIMIT_GB` overrides it
 PREDICT_BATCH = 512  # `training.predict`'s batch
@@ -118,7 +118,7 @@ def check(method: str, config: Any) -> None:
 def _ann_sizes(arch: str, shape: tuple[int, ...], classes: int, depth: int | None,
                width: int | None, batch_norm: bool) -> tuple[int, int, int]:
     """(P, A_sum, A_max) of the lab's `arch` (`models.build`), built on the meta device."""
-    from . import models
+    from .core import models
 
     extra = {k: v for k, v in (("depth", depth), ("width", width)) if v is not None}
     try:
@@ -135,7 +135,7 @@ def _streaming_sizes(shape: tuple[int, ...], classes: int, skips: bool) -> tuple
     """(P, A_sum, A_max) of the streaming graph: its nodes' state shapes (`Graph.shapes`)."""
     import torch
 
-    from ..streaming import make_graph
+    from .streaming import make_graph
 
     with torch.device("meta"):
         graph = make_graph(shape, classes, skips)
