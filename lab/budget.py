@@ -151,5 +151,6 @@ def _sizes(build, shape: tuple[int, ...]) -> tuple[int, int, int]:
         net = build()
         for leaf in (m for m in net.modules() if not any(m.children())):
             leaf.register_forward_hook(lambda m, i, out: outputs.append(out.numel()))
+        net.eval()  # BatchNorm in training mode refuses a batch of one sample
         net(torch.zeros(1, *shape))
     return sum(p.numel() for p in net.parameters()), sum(outputs), max(outputs, default=0)
