@@ -31,8 +31,12 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from lab.core.results import ResultsStore
-from lab.dashboard import sample
+# Run as a script, this folder comes first on sys.path, where benchmarks/nir.py would shadow the
+# `nir` package the app imports (through lab.export): leave it out.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from lab.core.results import ResultsStore  # noqa: E402
+from lab.dashboard import sample  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dashboards"))
 import launcher  # noqa: E402  (beside the app, not in the library)
