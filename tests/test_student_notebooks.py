@@ -1,6 +1,6 @@
 """The student versions nbgrader makes of the course notebooks, executed as a student runs them:
 every check unsolved, no error. Each runs a whole notebook, so `make nbtest` runs this file
-beside the notebooks themselves (pytest-xdist, one notebook per worker), not `make unit`."""
+after the notebooks themselves, not `make unit`."""
 
 from __future__ import annotations
 
