@@ -451,3 +451,49 @@ def test_if_cases_cover_both_resets_a_leak_and_v_init():
     assert {p.reset for p in params} == {"subtract", "zero"}
     assert any(p.beta < 1 for p in params) and any(p.v_init > 0 for p in params)
     assert NeuronParams(1.0) in params
+
+
+# --- every exercise in the course: its common wrong answers fail with a hint -----------------
+
+# the tests above that feed each code check its classic mistakes (a new code exercise adds its
+# own here, or the test below fails)
+CODE_MISTAKE_TESTS = {
+    "check_if_loop": test_every_listed_mistake_is_recognised,
+    "check_rate_identity": test_identity_mistakes_are_explained,
+    "check_rate_encoding": test_rate_code_mistakes_are_explained,
+    "check_surrogate_gradient": test_surrogate_mistakes_are_explained,
+    "check_qcfs": test_every_qcfs_mistake_gets_its_hint,
+    "check_expected_spike": test_every_noise_mistake_gets_its_hint,
+    "check_truncated_rollout": test_truncation_mistakes_are_explained,
+    "check_first_steps": test_first_step_mistakes_are_explained,
+}
+
+
+def course_checks() -> list[tuple[str, str, str | None]]:
+    """(notebook, check function, prediction name) for every check cell of the course."""
+    import re
+
+    found = []
+    for path in WITH_EXERCISES:
+        for cell in cells(path):
+            if is_check(cell):
+                call = re.match(r"\s*(check_\w+)\(\s*(?:\"(\w+)\")?", cell.source)
+                assert call, f"{path.stem}: a check cell that calls no check: {cell.source!r}"
+                found.append((path.stem, call[1], call[2]))
+    return found
+
+
+@pytest.mark.parametrize("stem, check, name", course_checks(),
+                         ids=lambda v: v if isinstance(v, str) else "")
+def test_every_exercise_rejects_its_common_wrong_answers_with_a_hint(stem, check, name):
+    if check != "check_prediction":
+        assert check in CODE_MISTAKE_TESTS, f"{stem}: {check} has no test of its mistakes"
+        return
+    item = ex.PREDICTIONS[name]
+    answer = item.answer()
+    assert len(item.wrong) >= 2, f"{name}: list at least two common wrong answers"
+    for value, why in item.wrong.items():
+        assert abs(value - answer) > item.tolerance, f"{name}: {value} is inside the tolerance"
+        result = ex.check_prediction(name, value)
+        assert result.status == "wrong" and why in result.message
+        assert "Hint: " + item.hint in result.message and str(answer) not in why

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -24,6 +24,9 @@ class Prediction:
     tolerance: float
     explain: str  # shown when right, formatted with {answer}
     hint: str     # shown when wrong; it does not give the answer away
+    # common wrong answers -> what that answer shows the student overlooked (a hint, not the
+    # answer); each must lie outside the tolerance (tests/test_exercises.py feeds every one)
+    wrong: dict[float, str] = field(default_factory=dict)
 
 
 def _count(current: float, timesteps: int, params: NeuronParams) -> float:
@@ -256,4 +259,7 @@ def check_prediction(name: str, prediction: Any) -> Feedback:
     if abs(prediction - answer) <= item.tolerance + 1e-9:
         return Feedback("solved", item.explain.format(answer=answer))
     side = "high" if prediction > answer else "low"
+    for value, why in item.wrong.items():  # a classic slip gets its own hint
+        if abs(prediction - value) <= max(item.tolerance, 1e-6):
+            raise _wrong(f"you predicted {prediction:g}: that is too {side}. {why}", item.hint)
     raise _wrong(f"you predicted {prediction:g}: that is too {side}.", item.hint)
