@@ -204,7 +204,15 @@ PREDICTIONS: dict[str, Prediction] = {
         "16 steps × 0.45 = 7.2 units of charge came in; {answer:.0f} spikes of θ = 1 carried "
         "{answer:.0f} away, and v[T] = 0.2 is still in the neuron.",
         "count the charge: how much comes in over 16 steps, and how much does each spike "
-        "take away?"),
+        "take away?",
+        wrong={
+            7.2: "that counts the charge that came in, not the spikes: a spike is whole, fired "
+                 "only when v reaches θ, and charge that has not reached θ stays in v.",
+            8: "8 spikes would carry away 8 units of charge: does that much come in over 16 "
+               "steps?",
+            5: "that is a reset to zero, which throws away the overshoot above θ; this neuron "
+               "resets by subtraction and keeps it.",
+            16: "one spike per step needs v to reach θ at every step: can 0.45 a step do that?"}),
     "leak_spike_count": Prediction(
         "LIF neuron, β = 0.8, θ = 1, constant input 0.15 for T = 16 steps: how many spikes?",
         lambda: _count(0.15, 16, NeuronParams(1.0, beta=0.8)), 0.0,
@@ -212,7 +220,14 @@ PREDICTIONS: dict[str, Prediction] = {
         "the input brings, and never reaches θ = 1. (The IF neuron fires twice: 16 × 0.15 = "
         "2.4.)",
         "with a leak, v does not grow for ever: at which v does the leak (1 − β)·v remove as "
-        "much as the input I brings each step? Compare that level with θ."),
+        "much as the input I brings each step? Compare that level with θ.",
+        wrong={
+            2: "that is the IF neuron's count: with β = 0.8 a fifth of v leaks away every "
+               "step, more the higher v is. Can v still climb to θ?",
+            2.4: "16 × 0.15 counts the input charge of a neuron without a leak, and spikes are "
+                 "whole: the leak drains v at every step.",
+            1: "one spike needs v to reach θ once: find the level at which the leak takes away "
+               "as much as the input brings, and compare it with θ."}),
     "zero_reset_rate": Prediction(
         "IF neuron, θ = 1, reset to zero, constant input z = 0.6, T = 16: what rate θ·Σs/T?",
         _zero_reset_rate, 1e-6,
@@ -220,7 +235,14 @@ PREDICTIONS: dict[str, Prediction] = {
         "second step. Each reset throws away the overshoot 0.2; reset by subtraction keeps it "
         "and fires 9 times (rate 0.5625 → 0.6 as T grows).",
         "follow v for the first four steps. What happens to the 0.2 above θ at a reset to "
-        "zero?"),
+        "zero?",
+        wrong={
+            0.5625: "that is reset by subtraction (9 spikes in 16 steps), which keeps the "
+                    "overshoot; a reset to zero throws it away at every spike.",
+            0.6: "a rate equal to the input needs every bit of charge to leave as spikes: what "
+                 "happens to the overshoot above θ at a reset to zero?",
+            1: "one spike per step needs v ≥ θ at every step: after a reset to zero, is one "
+               "input of 0.6 enough?"}),
     "silent_pixel_probability": Prediction(
         "Rate coding, T = 8: what fraction of pixels with intensity 0.25 fire no spike at all?",
         lambda: 0.75 ** 8, 0.01,
