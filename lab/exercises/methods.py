@@ -29,21 +29,25 @@ def _values(value: Any, what: str, shape: tuple[int, ...]) -> Tensor:
 # --- notebook 02: QCFS ------------------------------------------------------------------------
 
 QCFS_MISTAKES = {
-    "no_shift": "add the shift φ = 1/2 inside the floor: floor(z·L/θ + 1/2). Without it QCFS "
-                "rounds down and is θ/(2L) low on average (the converted neuron's v[0] = θ/2 is "
-                "that shift).",
+    "no_shift": "you left out the neuron's start: v[0] = θ/2 is half a spike of charge in the "
+                "neuron before any input arrives, so the charge is v[0] + L·z. Without it QCFS "
+                "rounds down and is θ/(2L) low on average.",
     "round": "torch.round rounds a half to the even number (round(0.5) = 0, round(1.5) = 2); "
-             "QCFS takes floor(x + 1/2), which rounds every half up.",
-    "round_shift": "round(x) already adds the half: use floor(x + 1/2), not round(x + 1/2).",
+             "the neuron fires when v reaches θ exactly, so where the charge is a whole number "
+             "of θ every one of them is a spike: count whole θ with torch.floor.",
+    "round_shift": "torch.round(x + 1/2) adds the half twice (round already rounds to the "
+                   "nearest): count the whole θ in the charge with torch.floor.",
     "no_clip": "clip the level to 0…L: a neuron cannot fire a negative number of spikes, and "
                "fires at most once per step (at most θ).",
     "no_upper": "clip from above too: an IF neuron fires at most once per step, so the output "
                 "is at most θ (level L).",
     "no_lower": "clip from below too: a neuron cannot fire a negative number of spikes.",
-    "levels": "scale the level by θ/L: the output is in the units of z, not a count of levels.",
-    "no_theta": "the step is θ/L, not 1/L (the case θ = 2 tells them apart).",
-    "clip_unit": "clip the integer level to [0, L] (or the fraction level/L to [0, 1]), "
-                 "not the level to [0, 1].",
+    "levels": "scale the spike count back to the units of z: the output is the rate "
+              "θ·count/L, not the count.",
+    "no_theta": "the rate is θ·count/L, not count/L: each spike carries θ (the case θ = 2 "
+                "tells them apart).",
+    "clip_unit": "clip the spike count to [0, L] (or the fraction count/L to [0, 1]), "
+                 "not the count to [0, 1].",
 }
 
 
@@ -80,7 +84,9 @@ def check_qcfs(qcfs: Callable[[Tensor, float, int], Tensor]) -> Feedback:
         i = int((yours - ref).abs().argmax())
         raise _wrong(f"{where}, at z = {float(z[i]):.4g} yours gives {float(yours[i]):.4g}, "
                      f"QCFS gives {float(ref[i]):.4g}.",
-                     "level = clip(floor(z·L/θ + 1/2), 0, L), then output θ/L · level.")
+                     "count the spikes: how many whole θ does the charge v[0] + L·z hold "
+                     "(v[0] = θ/2)? At least 0, at most L (one per step); the output is the "
+                     "rate θ·count/L.")
     return Feedback("solved", f"your QCFS matches lab.conversion.activations.qcfs on "
                     f"{len(cases)} settings of θ and L, halfway points included: L + 1 levels "
                     "0, θ/L, …, θ, each the rate of an IF neuron (v[0] = θ/2) after T = L steps.")
@@ -145,8 +151,8 @@ def check_expected_spike(expected_spike: Callable[[Tensor, float, float, float],
         i = int((yours - mc).abs().argmax())
         raise _wrong(f"{where}, at I = {float(current[i]):.3g} yours is {float(yours[i]):.4f}; "
                      f"the fraction of 20 000 noisy steps that fire is {float(mc[i]):.4f}.",
-                     "E[s] = P(I + v0 + n ≥ θ) with n = θ·σ·ε, ε ~ N(0, 1): "
-                     "Φ((I + v0 − θ)/(σθ)).")
+                     "E[s] = P(I + v0 + n ≥ θ) with n = θ·σ·ε, ε ~ N(0, 1): rewrite the "
+                     "event as ε ≥ a, and use P(ε ≥ a) = 1 − Φ(a) = Φ(−a).")
     return Feedback("solved", f"E[s] = Φ((I + v0 − θ)/(σθ)) matches "
                     f"lab.noise_training.expected_spike in {len(cases)} settings, and 20 000 "
                     f"noisy steps per current agree with it to {worst_mc:.3f}: one noisy step "

@@ -159,7 +159,14 @@ PREDICTIONS: dict[str, Prediction] = {
         lambda: _spikes([0.6] * 4, v_init=0.5), 0.0,
         "{answer:.0f}: 0.5 + 4 × 0.6 = 2.9 units of charge, two spikes, and a rate of 2/4 = 0.5 "
         "= QCFS(0.6): zero conversion error at T = L for even input.",
-        "count the charge: v[0] plus T·z, then how many θ = 1 fit in it?"),
+        "count the charge: v[0] plus T·z, then how many θ = 1 fit in it?",
+        wrong={
+            3: "3 spikes carry 3 units of charge away: do v[0] and 4 steps of 0.6 bring that "
+               "much?",
+            2.4: "spikes are whole, and the neuron starts with v[0] = θ/2 of charge already in "
+                 "it.",
+            0.5: "that is QCFS's output, a rate; the question asks for the number of spikes in "
+                 "T = 4 steps (rate = θ·spikes/T)."}),
     "uneven_arrival": Prediction(
         "IF neuron, θ = 1, v[0] = 0. Its input over T = 4 steps is 1.0, −0.5, 0, 0 (total 0.5): "
         "how many spikes?",
@@ -167,14 +174,25 @@ PREDICTIONS: dict[str, Prediction] = {
         "{answer:.0f}: it fires at step 1 before the negative input arrives, and ends with "
         "v[T] = −0.5 < 0. Evenly spread, 0.5 would give floor(0.5) = 0 spikes: the residual "
         "error misrepresents this neuron's input.",
-        "follow v step by step: does anything undo a spike once it is fired?"),
+        "follow v step by step: does anything undo a spike once it is fired?",
+        wrong={
+            0: "that is the count for the same total spread evenly. Follow v step by step: "
+               "does it reach θ at some step before the negative input arrives?",
+            0.5: "spikes are whole: a neuron fires 0, 1, 2, … times, whatever its total "
+                 "input."}),
     "one_step_quantization": Prediction(
         "The same QCFS neuron (θ = 1, v[0] = θ/2) with input 0.6 for a single step, T = 1: "
         "what rate θ·Σs/T does it send on?",
         lambda: _spikes([0.6], v_init=0.5), 0.0,
         "{answer:g}: 0.5 + 0.6 ≥ 1, so it fires; at T = 1 a neuron can only send 0 or θ, where "
         "QCFS sends 0.5. No order is involved in one step: the T = 1 error is quantization.",
-        "at T = 1 there are only two possible rates. Which one does v = 0.5 + 0.6 give?"),
+        "at T = 1 there are only two possible rates. Which one does v = 0.5 + 0.6 give?",
+        wrong={
+            0.5: "that is QCFS's value, the rate at T = L = 4; in one step a neuron fires 0 "
+                 "or 1 times, so it sends 0 or θ.",
+            0.6: "that is the input z; in one step the rate can only be 0 or θ.",
+            0: "the neuron starts at v[0] = θ/2, not at 0: add the input and compare with "
+               "θ."}),
 
     "uniform_single_step": Prediction(
         "Single-step neuron, θ = 1, v0 = 1/2, uniform noise with σ = 1/√12 (so v0 + n is "
