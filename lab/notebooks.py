@@ -9,14 +9,22 @@ wake-up missed on the socket's edge-triggered descriptor is only noticed when th
 out. `sliced_polling()` makes every wait poll in slices of `SLICE_S`, so a missed wake-up costs
 at most a slice. nbval (`make test`) uses the blocking client, which did not stall here.
 
+`kernel_manager()` starts kernels that talk over Unix sockets in a private folder (POSIX): with
+TCP, jupyter_client picks free ports by binding and releasing them before the kernel binds, and
+two processes starting kernels at once can pick the same port (a kernel died before replying,
+seen 2026-12-06 with two test processes). `make nbtest` runs two such processes side by side.
+
 `export_html(src, dst)` writes every notebook as a static HTML page from its stored outputs
 (nothing is run) that reads offline: `python -m lab.notebooks export notebooks build/html`.
 """
 
 from __future__ import annotations
 
+import functools
+import os
 import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -68,6 +76,37 @@ def sliced_polling() -> None:
     AsyncZMQSocketChannel.get_msg = get_msg
 
 
+@functools.cache
+def kernel_manager() -> type:
+    """jupyter_client's KernelManager, its kernels on Unix sockets in a folder of their own.
+
+    On POSIX every kernel gets `transport="ipc"` and a fresh folder from `tempfile.mkdtemp`
+    (removed at its shutdown), so no two kernels, in any process, share a port or a socket;
+    elsewhere (Windows has no ipc transport) it is KernelManager itself.
+
+    Example:
+        >>> km = kernel_manager()(kernel_name="python3")
+        >>> km.transport == ("ipc" if os.name == "posix" else "tcp")
+        True
+    """
+    from jupyter_client.manager import KernelManager
+
+    if os.name != "posix":
+        return KernelManager
+
+    class PrivateKernelManager(KernelManager):
+        def __init__(self, **kwargs):
+            kwargs.setdefault("transport", "ipc")
+            kwargs.setdefault("ip", os.path.join(tempfile.mkdtemp(prefix="lab-kernel-"), "k"))
+            super().__init__(**kwargs)
+
+        def cleanup_ipc_files(self) -> None:
+            super().cleanup_ipc_files()
+            shutil.rmtree(os.path.dirname(self.ip), ignore_errors=True)
+
+    return PrivateKernelManager
+
+
 def execute(path: str | Path, timeout: int = 300) -> tuple[nbformat.NotebookNode, float]:
     """The executed notebook (not written back) and its wall time in seconds."""
     from nbclient import NotebookClient
@@ -76,7 +115,7 @@ def execute(path: str | Path, timeout: int = 300) -> tuple[nbformat.NotebookNode
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
+    NotebookClient(nb, timeout=timeout, km=kernel_manager()(kernel_name="python3"),
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     return nb, time.perf_counter() - start
 

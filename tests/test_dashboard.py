@@ -665,16 +665,26 @@ def test_live_metrics_are_copied_under_a_lock_bounded_and_sent_as_they_come(fake
     assert sent == [3] and len(trend.data["y"]) == len(history)
 
 
-def test_a_drawn_card_reads_a_history_that_grows_meanwhile(fake, store, engine):
+def test_a_drawn_card_reads_a_history_that_grows_meanwhile(fake, store, engine, monkeypatch):
+    from lab.dashboard import engine as engine_module
+    from lab.sweep import live
+
+    cap = 32  # thinned exactly as at MAX_HISTORY, with 16× fewer points to draw
+    monkeypatch.setattr(engine_module, "MAX_HISTORY", cap)
+    monkeypatch.setattr(live, "EVERY_S", 0.0)  # every step reports: the history must thin
     jobs = engine
-    job = jobs.launch("fake", FakeConfig(steps=4 * MAX_HISTORY, delay=0.0), store)
+    job = jobs.launch("fake", FakeConfig(steps=4 * cap, delay=0.0), store)
     card = views.JobCard(job, jobs)
     pn.panel(card).get_root()  # the Trend's ColumnDataSource checks its column lengths
+    draws = 0
     while job.active:
         card.update()
+        draws += 1
     card.update()
+    assert job.status == "finished" and draws >= 1
+    assert engine_module.MAX_HISTORY == cap and job._thinned >= 1  # the history was thinned
     for trend in card._trends:
-        assert len(trend.data["x"]) == len(trend.data["y"]) <= MAX_HISTORY
+        assert len(trend.data["x"]) == len(trend.data["y"]) <= cap
 
 
 def test_compare_exports_its_cost_table_as_csv(tmp_path):
