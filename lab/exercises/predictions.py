@@ -267,15 +267,34 @@ PREDICTIONS: dict[str, Prediction] = {
         "0.75^8 = {answer:.3f}: one in ten such pixels is silent for the whole window, so at "
         "small T the rate code loses information that the direct code keeps.",
         "at every step a pixel fires with probability 0.25, independently; a silent pixel "
-        "misses all 8 steps."),
+        "misses all 8 steps.",
+        wrong={
+            0: "a pixel of intensity 0.25 fires 2 times on average over 8 steps, but the count "
+               "varies from pixel to pixel: some get none.",
+            0.75: "that is the chance to stay silent at one step; a silent pixel stays silent "
+                  "at every one of the 8 steps, independently.",
+            0.25: "that is the chance to fire at one step, not the chance to stay silent for "
+                  "the whole window."}),
     "bptt_memory_ratio": Prediction(
-        "BPTT keeps every step's graph for the backward pass. The lab's MLP on the digits at "
-        "T = 16: how many times the memory saved at T = 8?",
-        _bptt_memory_ratio, 0.3,
-        "measured: {answer:.2f}×. Every extra step adds its activations, so the memory grows "
-        "linearly with T; the part that does not depend on T (such as the input images) keeps "
-        "the ratio a little under 2. Notebook 04 cuts this growth.",
-        "what does autograd keep for one step, and how many steps are there?"),
+        "BPTT keeps every step's graph for the backward pass. From the bytes saved at T = 2 and "
+        "T = 4 (measured above), the lab's MLP on the digits at T = 16: how many times the "
+        "memory saved at T = 8?",
+        _bptt_memory_ratio, 0.05,
+        "measured: {answer:.2f}×. Every step adds the same bytes (its activations), and a part "
+        "is kept once, whatever T is (such as the weights of the layers whose input needs a "
+        "gradient): the memory is a straight line in T that does not pass through 0, so "
+        "doubling T multiplies it by less than 2. Notebook 04 cuts this growth.",
+        "what does each extra step add, and what is kept once, whatever T is? Read both off "
+        "the measurements at T = 2 and T = 4.",
+        wrong={
+            1: "autograd keeps every step's graph until the loss at the end: more steps, more "
+               "bytes.",
+            2: "a memory proportional to T would double from T = 2 to T = 4 as well: does it? "
+               "Part of it is kept once, whatever T is.",
+            4: "each step keeps its own activations once; a later step does not keep the "
+               "earlier steps' again, so the memory does not grow like T².",
+            1.59: "that is the ratio from T = 2 to T = 4: a fixed part weighs less at larger T, "
+                  "so doubling T does not multiply the memory by the same factor every time."}),
 }
 
 
