@@ -200,21 +200,48 @@ PREDICTIONS: dict[str, Prediction] = {
         lambda: _expected_spike(0.3, "uniform", 1 / 12**0.5), 0.01,
         "{answer:.2f}: it fires when v0 + n ≥ 1 − I = 0.7, a stretch of length 0.3 of [0, 1): "
         "E[s] = I/θ, the identity.",
-        "v = v0 + n + I fires when v0 + n ≥ θ − I. How long is that part of [0, 1)?"),
+        "v = v0 + n + I fires when v0 + n ≥ θ − I. How long is that part of [0, 1)?",
+        wrong={
+            0.7: "that is the chance that v0 + n lands below θ − I: the neuron stays silent "
+                 "then.",
+            0: "that is the neuron without noise (v0 + I is below θ); with the noise, v0 + n "
+               "sometimes starts high enough.",
+            0.5: "that is the chance that v0 + n lands above its mean v0; the neuron needs "
+                 "v0 + n ≥ θ − I, which is higher.",
+            0.8: "v0 + I is a potential, not a probability."}),
     "gaussian_single_step_at_zero": Prediction(
         "Single-step neuron, θ = 1, v0 = 1/2, Gaussian noise σ = 0.3, input I = 0: E[s]? "
-        "(Φ(−1.67) ≈ 0.05.)",
+        "(torch.special.ndtr(x) is Φ(x), the standard normal CDF.)",
         lambda: _expected_spike(0.0, "gaussian", 0.3), 0.01,
         "{answer:.3f}: the noise has to cover the whole distance θ − v0 = 0.5 alone, 1.67 σ. "
         "The IF rate at I = 0 is 0: this small gap at the ramp's corner is the price of a "
         "smooth Gaussian.",
-        "the neuron fires when n ≥ θ − v0 − I; in units of σ, how far is that?"),
+        "the neuron fires when n ≥ θ − v0 − I; in units of σ, how far is that?",
+        wrong={
+            0: "that is the neuron without noise, or the IF rate: with Gaussian noise, v0 + n "
+               "can reach θ even without input.",
+            0.5: "that is P(n ≥ 0); the neuron needs the noise to cover the whole distance "
+                 "from v0 to θ.",
+            0.952: "that is the probability that it stays silent: it fires when n is large, "
+                   "above the distance to θ.",
+            0.309: "measure the distance to θ in units of σ: the noise's standard deviation is "
+                   "0.3, not 1.",
+            0.181: "σ = 0.3 is the standard deviation of the noise, not its variance."}),
     "if_rate_rounds": Prediction(
         "IF neuron, θ = 1, v[0] = 1/2, constant input 0.3, N = 4 steps: the rate Σs/N?",
         lambda: _if_rate(0.3, 4, 0.5), 1e-6,
         "{answer:g}: 4 × 0.3 = 1.2 units of charge plus the start 0.5 make 1.7: one spike. "
         "From v[0] = θ/2 the count is round(N·I/θ) = round(1.2) = 1, so the rate is 1/4.",
-        "add up the charge: v[0] plus N·I. How many times does it pass θ = 1?"),
+        "add up the charge: v[0] plus N·I. How many times does it pass θ = 1?",
+        wrong={
+            0.3: "that is the input, the rate's limit for large N; over N = 4 steps the rate is "
+                 "a whole number of spikes divided by 4.",
+            0.425: "that divides the charge by N, but spikes are whole: each one takes θ away "
+                   "only when v reaches θ.",
+            0.5: "two spikes carry away 2 units of charge: do v[0] and 4 steps of 0.3 bring "
+                 "that much?",
+            0: "v adds up over the steps: the charge in the neuron is v[0] + N·I, not one "
+               "step's input."}),
 
     "if_spike_count": Prediction(
         "IF neuron, θ = 1, v[0] = 0, constant input 0.45 for T = 16 steps: how many spikes?",
