@@ -99,7 +99,8 @@ def _normal_cdf(x: Tensor) -> Tensor:
 
 
 NOISE_MISTAKES = {
-    "sigma_units": "σ is in units of θ: the noise is n = θ·σ·ε, so divide the margin by σ·θ.",
+    "sigma_units": "σ is in units of θ: the noise is n = θ·σ·ε, so the condition on ε divides "
+                   "by σ·θ, not by σ.",
     "no_v0": "the neuron starts at v0 = v_init·θ, not 0: the margin is I + v0 − θ.",
     "v_init_units": "v_init is in units of θ: v0 = v_init·θ.",
     "flipped": "that is P(no spike). The neuron fires when the noise lifts v to θ: "
