@@ -310,6 +310,62 @@ def test_method_stubs_are_not_solved_yet(check):
     assert result.status == "unsolved" and repr(result).startswith("not solved yet: ")
 
 
+# --- a pattern the converter refuses, rewritten (notebook 06) --------------------------------
+
+class Rewritten(torch.nn.Module):
+    """ScaledResidual's forward without the multiply (given in notebook 06)."""
+
+    def __init__(self, fc1, fc2, out):
+        super().__init__()
+        self.fc1, self.fc2, self.out = fc1, fc2, out
+
+    def forward(self, x):
+        h = torch.relu(self.fc1(torch.flatten(x, 1)))
+        return self.out(torch.relu(h + self.fc2(h)))
+
+
+def rewrite(model, mistake=""):
+    """A student's rewrite; `mistake` puts in one classic mistake."""
+    import copy
+
+    if mistake == "refused":
+        return model
+    fc2 = model.fc2 if mistake == "in_place" else copy.deepcopy(model.fc2)
+    weight, bias = {"no_scale": (1, 1), "weight_only": (0.5, 1),
+                    "doubled": (2, 2)}.get(mistake, (0.5, 0.5))
+    with torch.no_grad():
+        fc2.weight *= weight
+        fc2.bias *= bias
+    return Rewritten(model.fc1, fc2, model.out)
+
+
+def test_the_rewrite_passes_and_names_its_if_layers():
+    result = ex.check_rewrite(rewrite)
+    assert result.status == "solved" and "2 IF layers" in result.message
+
+
+@pytest.mark.parametrize("mistake", list(ex_methods.REWRITE_MISTAKES))
+def test_every_rewrite_mistake_gets_its_hint(mistake):
+    result = ex.check_rewrite(lambda model: rewrite(model, mistake))
+    assert result.status == "wrong" and ex_methods.REWRITE_MISTAKES[mistake] in result.message
+    assert "Hint:" in result.message
+
+
+@pytest.mark.parametrize("student, says", [
+    (lambda m: Rewritten(m.fc1, torch.nn.Linear(32, 32), m.out), "differ from the original's"),
+    (lambda m: Rewritten(m.fc1, m.fc2, torch.nn.Linear(32, 5)), "shape"),
+    (lambda m: "model", "torch.nn.Module"),
+    (lambda m: m.nope, "raised AttributeError"),
+])
+def test_other_rewrites_are_explained(student, says):
+    result = ex.check_rewrite(student)
+    assert result.status == "wrong" and says in result.message and "Hint:" in result.message
+
+
+def test_the_rewrite_stub_is_not_solved_yet():
+    assert ex.check_rewrite(todo).status == "unsolved"
+
+
 # --- predictions -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", list(ex.PREDICTIONS))
@@ -466,6 +522,7 @@ CODE_MISTAKE_TESTS = {
     "check_expected_spike": test_every_noise_mistake_gets_its_hint,
     "check_truncated_rollout": test_truncation_mistakes_are_explained,
     "check_first_steps": test_first_step_mistakes_are_explained,
+    "check_rewrite": test_every_rewrite_mistake_gets_its_hint,
 }
 
 

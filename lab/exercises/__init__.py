@@ -13,6 +13,7 @@ version); otherwise what is wrong and a hint — never a bare False.
     check_expected_spike(fn)      fn(current, threshold, v_init, noise_std) -> E[s] (03)
     check_truncated_rollout(fn)   fn(current [T, B], params, K) -> spikes, v cut every K (04)
     check_first_steps(fn)         fn(graph, rollout) -> {node: first step seeing frame 0} (05)
+    check_rewrite(fn)             fn(model) -> the same function, written so it converts (06)
     check_prediction(name, fn)    fn() -> the number predicted before running the experiment
 
 `make_student(src, dst)` writes the student version of an instructor notebook with nbgrader's
@@ -29,11 +30,18 @@ Example:
 
 from .code import check_if_loop, check_rate_encoding, check_rate_identity, check_surrogate_gradient
 from .feedback import PREFIX, Feedback, Status
-from .methods import check_expected_spike, check_first_steps, check_qcfs, check_truncated_rollout
+from .methods import (
+    check_expected_spike,
+    check_first_steps,
+    check_qcfs,
+    check_rewrite,
+    check_truncated_rollout,
+)
 from .predictions import PREDICTIONS, Prediction, check_prediction
 from .student import has_exercises, main, make_student, make_students
 
 __all__ = ["PREDICTIONS", "PREFIX", "Feedback", "Prediction", "Status", "check_expected_spike",
            "check_first_steps", "check_if_loop", "check_prediction", "check_qcfs",
-           "check_rate_encoding", "check_rate_identity", "check_surrogate_gradient",
-           "check_truncated_rollout", "has_exercises", "main", "make_student", "make_students"]
+           "check_rate_encoding", "check_rate_identity", "check_rewrite",
+           "check_surrogate_gradient", "check_truncated_rollout", "has_exercises", "main",
+           "make_student", "make_students"]

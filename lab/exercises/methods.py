@@ -1,5 +1,6 @@
 """Checks of code a student writes for the methods: QCFS (notebook 02), the single-step noise
-identity (03), the truncated segment of TTL-BPTT (04), the first step in a graph with delays (05).
+identity (03), the truncated segment of TTL-BPTT (04), the first step in a graph with delays (05),
+a pattern the converter refuses, rewritten so that it converts (06).
 
 Each runs the student's function against the lab's own implementation of the method."""
 
@@ -332,3 +333,88 @@ def check_first_steps(first_steps: Callable[[Any, str], dict]) -> Feedback:
     return Feedback("solved", f"your first steps match lab.streaming.path_delays in {checked} "
                     "graphs and rollouts: a node first sees frame 0 at its shortest path's "
                     "total delay, so the streaming rollout answers later, and skips earlier.")
+
+
+# --- notebook 06: a pattern the converter refuses, rewritten ---------------------------------
+
+class ScaledResidual(nn.Module):
+    """An MLP on 8×8 images whose residual branch is scaled by 1/2; the converter refuses the
+    multiply. Notebook 06 shows the same class as its author would write it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1, self.fc2, self.out = nn.Linear(64, 32), nn.Linear(32, 32), nn.Linear(32, 10)
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = torch.relu(self.fc1(torch.flatten(x, 1)))
+        h = torch.relu(h + 0.5 * self.fc2(h))
+        return self.out(h)
+
+
+REWRITE_MISTAKES = {
+    "refused": "an IF network has no multiply by a constant: a current is scaled only by the "
+               "weights it passes through. Where else can the factor on fc2's output live?",
+    "in_place": "your function changed the network it was given (its output moved): scale a "
+                "copy of the layer (copy.deepcopy) and leave the user's trained network as it "
+                "was.",
+    "no_scale": "your model adds fc2(h) where the original adds 0.5·fc2(h): the branch now "
+                "weighs twice as much as it did.",
+    "weight_only": "0.5·(W·h + b) = (0.5·W)·h + 0.5·b: the bias is scaled too.",
+    "doubled": "fc2's output has to shrink to half, not double.",
+}
+
+
+def _rewrite_variant(model: ScaledResidual, x: Tensor, mistake: str = "") -> Tensor:
+    """ScaledResidual's output with the 1/2 folded into fc2, or with one classic mistake."""
+    weight, bias = {"no_scale": (1.0, 1.0), "weight_only": (0.5, 1.0),
+                    "doubled": (2.0, 2.0)}.get(mistake, (0.5, 0.5))
+    h = torch.relu(model.fc1(torch.flatten(x, 1)))
+    branch = h @ (weight * model.fc2.weight).T + bias * model.fc2.bias
+    return model.out(torch.relu(h + branch))
+
+
+@_check
+def check_rewrite(convertible: Callable[[nn.Module], nn.Module]) -> Feedback:
+    """`convertible(model)` for a trained `ScaledResidual`: a model that computes the same
+    function, that `lab.conversion` accepts, and that leaves `model` as it was."""
+    from lab.conversion import NotConvertible, layout
+
+    seeds = (0, 1, 2)
+    for seed in seeds:
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            model, x = ScaledResidual().eval(), torch.rand(32, 1, 8, 8)
+        with torch.no_grad():
+            before = model(x)
+            yours = _call(convertible, model,
+                          hint="build the model from the given layers; change none of them.")
+            if not isinstance(yours, nn.Module):
+                raise _wrong(f"convertible should return a torch.nn.Module, got "
+                             f"{type(yours).__name__}.", "return the rewritten model.")
+            try:
+                names = layout(yours).names
+            except NotConvertible as refusal:
+                raise _wrong(f"lab.conversion still refuses your model: {refusal}",
+                             REWRITE_MISTAKES["refused"]) from None
+            if not torch.allclose(model(x), before, atol=1e-6):
+                raise _wrong("after your function the model it was given computes something "
+                             "else.", REWRITE_MISTAKES["in_place"])
+            out = yours.eval()(x)
+            if not isinstance(out, Tensor) or out.shape != before.shape:
+                raise _wrong(f"your model's output should have shape {list(before.shape)}.",
+                             "it takes the same images and returns the same 10 logits.")
+            if torch.allclose(out, before, atol=1e-5):
+                continue
+            for mistake in ("no_scale", "weight_only", "doubled"):
+                if torch.allclose(out, _rewrite_variant(model, x, mistake), atol=1e-5):
+                    raise _wrong("your model computes something other than the network it "
+                                 "was given.", REWRITE_MISTAKES[mistake])
+            raise _wrong(f"your model's logits differ from the original's by up to "
+                         f"{float((out - before).abs().max()):.3g}.",
+                         "the rewrite must compute exactly what ScaledResidual computes, with "
+                         "its trained weights: no retraining, no new random layers.")
+    return Feedback("solved", f"your model computes what ScaledResidual computes ({len(seeds)} "
+                    f"networks, 32 images each) and lab.conversion reads it: {len(names)} IF "
+                    "layers, the second integrating h and fc2's current. A constant factor on a "
+                    "layer's output belongs in its weights and bias, as BatchNorm folds into "
+                    "the layer before it.")

@@ -68,90 +68,180 @@ def _spikes(currents: list[float], v_init: float = 0.0) -> float:
     return float(simulate(drive, NeuronParams(1.0, v_init=v_init)).spikes.sum())
 
 
-def _streaming_steps() -> int:
-    import lab.streaming as streaming
-
-    config = streaming.Config()
-    return config.n_time_bins * config.steps_per_frame
-
-
 @functools.cache
-def _ttl_ratios() -> tuple[float, float]:
-    """(saved bytes, forward MACs) of TTL with K = 1, one block, over BPTT's, T = 4, digits."""
-    from lab import ttl_bptt
-
-    config = ttl_bptt.Config(timesteps=4, truncation_length=1, block_size=3, device="cpu")
-    split, shape = ttl_bptt.load(config)
-    ttl, bptt = ttl_bptt.step_costs(config, split, shape)
-    return ttl.saved_bytes / bptt.saved_bytes, ttl.macs_forward / bptt.macs_forward
-
-
-def _ttl_updates(timesteps: int, truncation_length: int) -> float:
-    """Optimizer updates in one TTL step, counted on a tiny network."""
+def _ttl_saved(timesteps: int, truncation_length: int, block_size: int) -> tuple[float, float]:
+    """Bytes autograd saves in one training step on the digits: (TTL's, full BPTT's)."""
     from lab import ttl_bptt
 
     config = ttl_bptt.Config(timesteps=timesteps, truncation_length=truncation_length,
-                             device="cpu")
-    model = ttl_bptt.build(config, (1, 8, 8), 10)
-    count = {"updates": 0}
-
-    class Counter(torch.optim.SGD):
-        def step(self, closure=None):
-            count["updates"] += 1
-
-    x = torch.rand(timesteps, 2, 1, 8, 8)
-    ttl_bptt.ttl_step(model, x, torch.tensor([0, 1]), Counter(model.parameters(), lr=0.0),
-                      truncation_length)
-    return float(count["updates"])
+                             block_size=block_size, device="cpu")
+    split, shape = ttl_bptt.load(config)
+    ttl, bptt = ttl_bptt.step_costs(config, split, shape)
+    return ttl.saved_bytes, bptt.saved_bytes
 
 
-def _first_step(skips: bool) -> float:
+def _gradient_reach(timesteps: int, truncation_length: int) -> float:
+    """How many inputs I[t'] get a gradient from the last spike s[T−1] of one layer of LIF
+    neurons run in segments of K (lab.ttl_bptt.forward_segment)."""
+    from .methods import _segments
+
+    current = torch.full((timesteps, 1), 0.3, dtype=torch.float64, requires_grad=True)
+    spikes = _segments(current, NeuronParams(1.0, beta=0.9), truncation_length)
+    (grad,) = torch.autograd.grad(spikes[-1].sum(), current)
+    return float((grad != 0).sum())
+
+
+def _deep_path(*extra: tuple[str, str, int]) -> Any:
+    """input → conv1 → conv2 → fc → output (delay 0) plus `extra` edges (src, dst, delay)."""
+    from torch import nn
+
     import lab.streaming as streaming
 
-    graph = streaming.make_graph((2, 17, 17), 10, skips)
-    return float(streaming.first_step(graph, "streaming"))
+    names = ["input", "conv1", "conv2", "fc", "output"]
+    chain = [(a, b, 0) for a, b in zip(names, names[1:], strict=False)]
+    edges = [(streaming.Edge(*edge), nn.Linear(4, 4)) for edge in chain + list(extra)]
+    nodes = {**{n: nn.ReLU() for n in names[1:-1]}, "output": nn.Identity()}
+    return streaming.Graph((4,), nodes, edges, output="output")
+
+
+def _first_seen(graph: Any, rollout: str) -> float:
+    import lab.streaming as streaming
+
+    return float(streaming.first_step(graph, rollout))
+
+
+def _frames_seen(graph: Any, rollout: str, step: int) -> float:
+    import lab.streaming as streaming
+
+    return float(len(streaming.seen_frames(graph, rollout, step)[graph.output]))
+
+
+@functools.cache
+def _only_new_from(change: int, frames: int = 8) -> float:
+    """The graph with skips, streaming: the first step from which the output is the same for
+    two streams that differ only in frames 0 … change − 1 (measured with `unroll`)."""
+    import lab.streaming as streaming
+
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        graph = streaming.make_graph((2, 5, 5), 3, skips=True).double()
+        old = torch.rand(frames, 4, 2, 5, 5, dtype=torch.float64)
+        new = old.clone()
+        new[:change] = torch.rand(change, 4, 2, 5, 5, dtype=torch.float64)
+    with torch.no_grad():
+        a, b = (streaming.unroll(graph, x, "streaming")[graph.output] for x in (old, new))
+    same = [bool(torch.equal(a[t], b[t])) for t in range(frames)]
+    return float(next(t for t in range(frames) if all(same[t:])))
+
+
+def _first_spike(current: float, threshold: float, v_init: float) -> float:
+    """The first T (steps counted from 1) by which an IF neuron with constant input fired."""
+    drive = torch.full((256, 1), current, dtype=torch.float64)
+    spikes = simulate(drive, NeuronParams(threshold, v_init=v_init)).spikes[:, 0]
+    return float(spikes.nonzero()[0, 0] + 1)
+
+
+def _gap(current: float, threshold: float, v_init: float, timesteps: int) -> float:
+    """(SNN rate − ANN activation)/θ of an IF neuron with constant input, rate θ·Σs/T."""
+    drive = torch.full((timesteps, 1), current, dtype=torch.float64)
+    spikes = simulate(drive, NeuronParams(threshold, v_init=v_init)).spikes
+    return float((threshold * spikes.sum() / timesteps - current) / threshold)
 
 
 PREDICTIONS: dict[str, Prediction] = {
+    "ttl_gradient_reach": Prediction(
+        "One layer of LIF neurons runs T = 8 steps (t = 0 … 7) in TTL-BPTT's segments of "
+        "K = 3. A loss reads the last step's spikes s[7] alone: how many of the 8 inputs "
+        "I[0], …, I[7] get a nonzero gradient from it?",
+        lambda: _gradient_reach(8, 3), 0.0,
+        "{answer:.0f}: segments start at t = 0, 3, 6, so the last one holds steps 6 and 7 only. "
+        "Inside it the gradient flows from s[7] back through v to I[6]; at t = 6, v entered the "
+        "segment detached, so no earlier input gets any. Full BPTT would reach all 8.",
+        "mark where the segments start, counting from t = 0; inside a segment, through what "
+        "does s[7] depend on an earlier input?",
+        wrong={
+            3: "that counts K steps back from the last one; segments are cut from the start, "
+               "t = 0, K, 2K, …, so the last segment can be shorter than K.",
+            8: "that is full BPTT: at every segment start v keeps its value but loses its "
+               "gradient.",
+            1: "inside a segment the gradient also flows back in time, through the membrane "
+               "potential v from step to step."}),
     "ttl_saved_ratio": Prediction(
         "TTL-BPTT with K = 1 and the whole network as one block, T = 4: the bytes saved for "
         "backward, as a fraction of full BPTT's?",
-        lambda: _ttl_ratios()[0], 0.1,
+        lambda: _ttl_saved(4, 1, 3)[0] / _ttl_saved(4, 1, 3)[1], 0.1,
         "measured {answer:.2f}: the activations shrink to one step of four, but what every "
         "backward pass needs whatever K is (the weights, saved to compute the input's gradient) "
         "does not, so the ratio sits well above 1/4 on a network this small.",
         "the activations scale with the steps in a segment; what else does autograd keep "
-        "that does not depend on K?"),
-    "ttl_forward_macs": Prediction(
-        "Same TTL step: its forward MACs, as a fraction of full BPTT's?",
-        lambda: _ttl_ratios()[1], 1e-6,
-        "{answer:g}: truncation cuts the gradient, not the forward pass: every step of every "
-        "layer is still computed.",
-        "does cutting the backward pass in time change how many steps are computed forward?"),
-    "ttl_updates": Prediction(
-        "T = 8, K = 2: how many optimizer updates does one TTL-BPTT training step make?",
-        lambda: _ttl_updates(8, 2), 0.0,
-        "{answer:.0f}: one update per segment, T/K of them, where BPTT makes one. That is why "
-        "the benchmark tunes the learning rate of every configuration.",
-        "the loss is back-propagated and the weights updated after every segment."),
-    "streaming_first_step_deep": Prediction(
-        "Streaming rollout, the deep path input → conv1 → conv2 → fc → output only (no skips), "
-        "every edge delayed by one step: at which step does the output first see frame 0?",
-        lambda: _first_step(False), 0.0,
-        "step {answer:.0f}: four edges, one step each.",
-        "count the edges on the path; each adds one step."),
-    "streaming_first_step_skips": Prediction(
-        "The same graph with its skip edges conv1 → fc and conv1 → output: the first step?",
-        lambda: _first_step(True), 0.0,
-        "step {answer:.0f}: the shortest path, input → conv1 → output, has two edges: coarse "
-        "answers come early, and longer paths refine them later.",
-        "find the shortest path from the input to the output."),
-    "streaming_snn_steps": Prediction(
-        "The converted SNN runs K = 8 IF steps per frame and the stream has 8 frames: how many "
-        "SNN steps in all?",
-        lambda: float(_streaming_steps()), 0.0,
-        "{answer:.0f}: 8 frames × 8 steps; every synapse delays by K steps, one frame.",
-        "each frame is shown to the SNN for K steps."),
+        "that does not depend on K?",
+        wrong={
+            0.25: "1/T counts only the activations, which shrink to one step of four; autograd "
+                  "also keeps tensors whose size does not depend on K.",
+            1: "truncation leaves the forward pass whole, but autograd holds one segment's "
+               "graph at a time, not all T steps'."}),
+    "ttl_memory_over_t": Prediction(
+        "TTL-BPTT with K = 2 and blocks of one layer: the bytes it saves for backward in one "
+        "training step at T = 16, as a multiple of those it saves at T = 4?",
+        lambda: _ttl_saved(16, 2, 1)[0] / _ttl_saved(4, 2, 1)[0], 0.05,
+        "measured {answer:.2f}×: autograd holds one unit, K steps of one block, whatever T is: "
+        "each segment's backward pass frees its graph before the next segment runs, and v "
+        "enters the next segment detached, as data. Full BPTT's memory grows with T, so TTL's "
+        "saving grows with T (the table below).",
+        "what does autograd hold at once during a TTL step, and does any of it grow with T?",
+        wrong={
+            4: "16/4 is how a graph of all T steps grows (BPTT's); TTL runs each segment's "
+               "backward pass before the next segment's forward.",
+            0.25: "TTL's share of BPTT's memory falls as T grows; the question asks for TTL's "
+                  "own bytes."}),
+    "streaming_mixed_first_step": Prediction(
+        "A graph: the deep path input → conv1 → conv2 → fc → output (every edge of delay 0) and "
+        "a delay line input → output whose own delay is 3 steps. In the streaming rollout, at "
+        "which step does the output first see frame 0?",
+        lambda: _first_seen(_deep_path(("input", "output", 3)), "streaming"), 0.0,
+        "step {answer:.0f}: in the streaming rollout every edge delays by one step, whatever its "
+        "own delay, and a node sees frame 0 as soon as one path brings it there: the delay line "
+        "is one edge. (The sequential rollout keeps the own delays: there the deep path brings "
+        "frame 0 at step 0.)",
+        "which delay does each edge have in the streaming rollout, and which path arrives first?",
+        wrong={
+            3: "an edge keeps its own delay only in the sequential rollout.",
+            4: "a node sees frame 0 as soon as one path brings it there, not when the longest "
+               "does.",
+            0: "that is the sequential rollout, where the edges of the deep path have delay 0."}),
+    "streaming_switch": Prediction(
+        "Streaming rollout of the graph with skips (paths of 2, 3 and 4 edges from the input to "
+        "the output), 8 frames. The stream changes at frame 3: frames 0–2 show one digit, frames "
+        "3–7 another. From which step on does the output depend on the new digit's frames only?",
+        lambda: _only_new_from(3), 0.0,
+        "step {answer:.0f}: the output at step t sees frames t − 2, t − 3 and t − 4, one per "
+        "path. The shortest path brings the new digit at step 5, but the longest still brings "
+        "the old one while t − 4 < 3: for two steps the answer mixes both digits, the price of "
+        "paths of different lengths (measured: two streams that differ in frames 0–2 give the "
+        "same output from then on).",
+        "at step t, which frame reaches the output along each of its three paths?",
+        wrong={
+            5: "that is when the output first sees the new digit, along its shortest path; the "
+               "longer paths still bring older frames.",
+            3: "that is the sequential rollout, where the output at step t sees frame t alone.",
+            4: "the output is two to four edges from the input, and each edge delays by one "
+               "step."}),
+    "streaming_recurrent_memory": Prediction(
+        "The deep path input → conv1 → conv2 → fc → output without skips, plus a recurrent edge "
+        "fc → fc (delay 1). Streaming rollout: on how many of the frames 0–7 does the output at "
+        "step 7 depend?",
+        lambda: _frames_seen(_deep_path(("fc", "fc", 1)), "streaming", 7), 0.0,
+        "{answer:.0f}: frames 0–3. The deep path delays a frame by 4 steps, so frames 4–7 have "
+        "not reached the output yet, and the loop at fc keeps every older frame: a recurrent "
+        "edge gives memory back to the start, the path delay sets how recent the newest frame "
+        "is. Without the loop the output sees frame 3 alone.",
+        "which is the newest frame that can have reached the output at step 7, and how far back "
+        "does the loop at fc reach?",
+        wrong={
+            1: "that is the path without the recurrent edge; the loop fc → fc can be taken "
+               "again and again.",
+            8: "in the streaming rollout every edge delays by one step: the newest frames have "
+               "not reached the output yet."}),
 
     "qcfs_at_t_equal_l": Prediction(
         "QCFS with L = 4, λ = 1 maps z = 0.6 to 0.5. Its IF neuron (θ = λ = 1, v[0] = θ/2) gets "
@@ -322,6 +412,36 @@ PREDICTIONS: dict[str, Prediction] = {
                "earlier steps' again, so the memory does not grow like T².",
             1.59: "that is the ratio from T = 2 to T = 4: a fixed part weighs less at larger T, "
                   "so doubling T does not multiply the memory by the same factor every time."}),
+
+    "silent_first_spike": Prediction(
+        "The classic setting: θ = the layer's largest activation, here 4, and v[0] = 0. A "
+        "neuron whose ANN activation is 0.5 gets the constant input 0.5 at every step: at which "
+        "T has it fired for the first time?",
+        lambda: _first_spike(0.5, 4.0, 0.0), 0.0,
+        "T = {answer:.0f}: from v[0] = 0 it needs θ/0.5 = 8 steps of charge before its first "
+        "spike, so up to T = 7 it is silent although the ANN has it active: the diagnosis's "
+        "silent %. An activation far below the rare maximum is the common case.",
+        "how much charge does the neuron need before its first spike, and how much arrives at "
+        "each step?",
+        wrong={
+            4: "that is a neuron that starts half full, v[0] = θ/2; the classic setting starts "
+               "it empty.",
+            1: "active in the ANN does not mean firing at once: v has to reach θ first."}),
+    "clipped_gap": Prediction(
+        "The fix lowers θ to the 99th percentile, here 2, and starts every neuron at "
+        "v[0] = θ/2. A neuron whose ANN activation is 3 (above θ: clipped) gets the constant "
+        "input 3 for T = 8 steps. Its gap, (SNN rate − ANN activation)/θ, with the rate "
+        "θ·Σs/T?",
+        lambda: _gap(3.0, 2.0, 0.5, 8), 0.01,
+        "{answer:g}: it fires at every step, 8 spikes, the most an IF neuron can (one per "
+        "step), so its rate is θ = 2, not 3; the charge it cannot send piles up in v. That is "
+        "the clip % column: a lower percentile gives up a few large activations to make every "
+        "other one reach θ sooner.",
+        "how many spikes can a neuron send in one step at most?",
+        wrong={
+            0: "an IF neuron cannot send any rate: it fires at most once per step.",
+            -1: "the gap is measured in units of θ.",
+            0.5: "the SNN sends less than the ANN here: mind the sign."}),
 }
 
 
