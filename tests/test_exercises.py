@@ -366,6 +366,22 @@ def test_the_rewrite_stub_is_not_solved_yet():
     assert ex.check_rewrite(todo).status == "unsolved"
 
 
+def test_notebook_06_shows_the_network_the_rewrite_check_uses(capsys):
+    from lab import conversion
+
+    (source,) = [c.source for c in cells(NOTEBOOKS / "06_your_own_network.ipynb")
+                 if c.source.startswith("class ScaledResidual")]
+    namespace = {"torch": torch, "nn": torch.nn, "F": torch.nn.functional,
+                 "conversion": conversion}
+    exec(source, namespace)  # the notebook's class, and its refusal
+    assert "cannot be converted" in capsys.readouterr().out
+    checked = ex_methods.ScaledResidual()
+    shown = namespace["ScaledResidual"]()
+    shown.load_state_dict(checked.state_dict())
+    x = torch.rand(4, 1, 8, 8)
+    assert torch.equal(shown(x), checked(x))
+
+
 # --- predictions -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", list(ex.PREDICTIONS))
