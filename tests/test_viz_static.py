@@ -213,6 +213,21 @@ def test_ticktext_bar_labels_and_crowded_categories_reach_the_png():
         "BPTT", "TTL carried", "TTL reset"]
 
 
+def test_a_log_axis_labels_its_ticks_as_plain_numbers_as_plotly_does():
+    """A log axis with chosen ticks once showed only '10⁰', tilted: every tick unlabelled."""
+    fig = go.Figure(go.Scatter(x=[1, 2, 4, 8, 16, 32, 64], y=list(range(7))))
+    fig.update_xaxes(type="log", tickvals=[1, 2, 4, 8, 16, 32, 64])
+    ax = drawn(fig).axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "2", "4", "8", "16", "32", "64"]
+    assert all(t.get_rotation() == 0 for t in ax.get_xticklabels())
+    assert ax.xaxis.get_minorticklocs().size == 0
+    fig = go.Figure(go.Scatter(x=[1, 10, 100], y=[1, 2, 3])).update_xaxes(type="log")
+    ax = drawn(fig).axes[0]
+    ax.figure.canvas.draw()
+    shown = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert {"1", "10", "100"} <= set(shown) and not any("10^" in t or "$" in t for t in shown)
+
+
 def test_long_legend_entries_take_fewer_columns():
     short = [type("H", (), {"get_label": lambda self, i=i: f"m{i}"})() for i in range(4)]
     long = [type("H", (), {"get_label": lambda self, i=i: "SNN window readout, floor "

@@ -91,8 +91,9 @@ def single_neuron_figure(skew: float = 0.0, excitatory: int = 6, inhibitory: int
     for sign, count, name, color in ((1, excitatory, "excitatory input", COLORS["green"]),
                                      (-1, inhibitory, "inhibitory input", COLORS["purple"])):
         times = arrival_times(count, timesteps, abs(skew), first=(skew >= 0) == (sign > 0))
-        fig.add_bar(x=[t + 1 for t in times], y=[sign * weight] * count, name=name,
-                    marker_color=color, opacity=0.5)
+        per_step = {t: times.count(t) for t in sorted(set(times))}  # several spikes, one bar
+        fig.add_bar(x=[t + 1 for t in per_step], y=[sign * weight * n for n in per_step.values()],
+                    name=name, marker_color=color, opacity=0.5)
     fig.add_scatter(x=[0, *steps], y=_r([v_init * threshold, *n["v"]]), name="v[t] after reset",
                     mode="lines+markers", line_color=COLORS["blue"])
     fired = [t for t, f in zip(steps, n["fired"], strict=True) if f]

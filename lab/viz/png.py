@@ -272,6 +272,8 @@ def _annotation(fig: Any, axes: dict, note: dict,
 
 
 def _style_axis(ax: Any, which: str, axis: dict, cats: list | None) -> None:
+    from matplotlib.ticker import FuncFormatter, NullLocator
+
     set_scale, set_label, set_lim = (getattr(ax, f"set_{which}{name}")
                                      for name in ("scale", "label", "lim"))
     log = axis.get("type") == "log"
@@ -286,8 +288,13 @@ def _style_axis(ax: Any, which: str, axis: dict, cats: list | None) -> None:
     if axis.get("tickvals") is not None:  # plotly's own tick positions and labels
         values = [float(v) for v in _values(axis["tickvals"])]
         labels = axis.get("ticktext")
+        # as plotly labels them: the numbers themselves (a log axis would label decades only)
         getattr(ax, f"set_{which}ticks")(values, [_text(str(t)) for t in _values(labels)]
-                                         if labels is not None else None)
+                                         if labels is not None else [f"{v:g}" for v in values])
+        if log:  # no unlabelled minor ticks between the chosen ones
+            getattr(ax, f"{which}axis").set_minor_locator(NullLocator())
+    elif log:  # 1, 10, 100 rather than 10⁰, 10¹, 10²
+        getattr(ax, f"{which}axis").set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     if which == "x":
         _unclutter(ax)
     if axis.get("showticklabels") is False:
