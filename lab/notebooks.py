@@ -107,6 +107,12 @@ def kernel_manager() -> type:
     return PrivateKernelManager
 
 
+def shutdown(km) -> None:
+    """Stop `km`'s kernel if it runs (an idle kernel holds hundreds of MB) and free its sockets."""
+    if km.has_kernel:
+        km.shutdown_kernel(now=True)
+
+
 def execute(path: str | Path, timeout: int = 300) -> tuple[nbformat.NotebookNode, float]:
     """The executed notebook (not written back) and its wall time in seconds."""
     from nbclient import NotebookClient
@@ -115,8 +121,12 @@ def execute(path: str | Path, timeout: int = 300) -> tuple[nbformat.NotebookNode
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    NotebookClient(nb, timeout=timeout, km=kernel_manager()(kernel_name="python3"),
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    km = kernel_manager()(kernel_name="python3")
+    try:
+        NotebookClient(nb, timeout=timeout, km=km,
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+    finally:  # nbclient shuts down only the kernels it made itself
+        shutdown(km)
     return nb, time.perf_counter() - start
 
 

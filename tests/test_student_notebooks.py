@@ -18,7 +18,7 @@ def test_student_version_is_made_by_nbgrader_and_runs_with_checks_unsolved(path,
     from nbclient import NotebookClient
     from nbval.kernel import CURRENT_ENV_KERNEL_NAME, NbvalKernelspecManager
 
-    from lab.notebooks import kernel_manager, sliced_polling
+    from lab.notebooks import kernel_manager, shutdown, sliced_polling
 
     student = ex.make_student(path, tmp_path / path.name)
     teacher, nb = cells(path), nbformat.read(student, as_version=4)
@@ -42,7 +42,11 @@ def test_student_version_is_made_by_nbgrader_and_runs_with_checks_unsolved(path,
     sliced_polling()  # a missed wake-up would otherwise wait the whole timeout (lab.notebooks)
     km = kernel_manager()(kernel_name=CURRENT_ENV_KERNEL_NAME,
                        kernel_spec_manager=NbvalKernelspecManager())
-    NotebookClient(nb, km=km, timeout=300,
-                   resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()  # no error
+    try:
+        NotebookClient(nb, km=km, timeout=300,
+                       resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()  # no error
+    finally:  # nbclient shuts down only the kernels it made itself
+        shutdown(km)
+    assert not km.is_alive()
     checks = [c for c in nb.cells if is_check(c)]
     assert checks and all(output_text(c).startswith("not solved yet: ") for c in checks)

@@ -228,6 +228,29 @@ def test_a_log_axis_labels_its_ticks_as_plain_numbers_as_plotly_does():
     assert {"1", "10", "100"} <= set(shown) and not any("10^" in t or "$" in t for t in shown)
 
 
+def test_long_class_names_on_a_y_axis_stay_inside_the_picture():
+    """A confusion matrix's class names were cut at the figure's left edge."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    names = ["right, then down", "down, then right", "left, then up", "up, then left"]
+    fig = go.Figure(go.Heatmap(z=np.eye(4), x=names, y=names))
+    out = drawn(fig)
+    renderer = FigureCanvasAgg(out).get_renderer()
+    labels = out.axes[0].get_yticklabels()
+    assert [t.get_text() for t in labels] == names
+    assert min(t.get_window_extent(renderer).x0 for t in labels) >= 0
+
+
+def test_marker_text_goes_where_plotly_puts_it_clear_of_the_marker():
+    fig = go.Figure(go.Scatter(x=[0, 1], y=[0, 0], mode="markers+text", text=["a", "b"],
+                               textposition="bottom center", marker={"size": 30}))
+    (first, _) = drawn(fig).axes[0].texts
+    assert first.get_va() == "top" and first.xyann[1] <= -(0.375 * 30)
+    fig.update_traces(textposition="top center")
+    (first, _) = drawn(fig).axes[0].texts
+    assert first.get_va() == "bottom" and first.xyann[1] >= 0.375 * 30
+
+
 def test_long_legend_entries_take_fewer_columns():
     short = [type("H", (), {"get_label": lambda self, i=i: f"m{i}"})() for i in range(4)]
     long = [type("H", (), {"get_label": lambda self, i=i: "SNN window readout, floor "

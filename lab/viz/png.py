@@ -74,7 +74,8 @@ def _draw(fig: Any, traces: list[dict], layout: dict) -> set[str]:
     bottom = (45 + 20 * rows) / float(layout.get("height") or 450)
     scale = any(t.get("type") == "heatmap" and t.get("showscale", True) for t in traces)
     right = 0.91 if scale else 0.98
-    axes = {pair: _add_axes(fig, pair, layout, (0.09, bottom, right, top)) for pair in pairs}
+    left = _left(traces, layout)
+    axes = {pair: _add_axes(fig, pair, layout, (left, bottom, right, top)) for pair in pairs}
     categories: dict[str, list] = {}
     bars: dict[tuple[str, str], list[dict]] = {}
     skipped, previous = set(), {}
@@ -95,7 +96,7 @@ def _draw(fig: Any, traces: list[dict], layout: dict) -> set[str]:
     for shape in layout.get("shapes", []):
         _shape(axes, shape)
     for note in layout.get("annotations", []):
-        _annotation(fig, axes, note, (0.09, bottom, right, top))
+        _annotation(fig, axes, note, (left, bottom, right, top))
     for (xname, yname), ax in axes.items():
         _style_axis(ax, "x", layout.get(_axis_key(xname), {}), categories.get(xname))
         _style_axis(ax, "y", layout.get(_axis_key(yname), {}), categories.get(yname))
@@ -108,6 +109,18 @@ def _draw(fig: Any, traces: list[dict], layout: dict) -> set[str]:
         fig.legend(handles=handles, loc="lower center", ncol=_legend_columns(fig, handles),
                    fontsize=8, frameon=False, bbox_to_anchor=(0.5, 0.0))
     return skipped
+
+
+def _left(traces: list[dict], layout: dict) -> float:
+    """The left edge of the plotting area: room for the longest word label on a y axis (a
+    confusion matrix's class names were cut off at a fixed 9 %), plus the y title."""
+    labels = [v for t in traces if t.get("y") is not None for v in _values(t["y"])
+              if isinstance(v, str)]
+    labels += [str(v) for key, axis in layout.items()
+               if re.fullmatch(r"yaxis\d*", key) and isinstance(axis, dict)
+               and axis.get("ticktext") is not None for v in _values(axis["ticktext"])]
+    longest = max((len(_text(label)) for label in labels), default=0)
+    return min(0.4, max(0.09, (longest * 0.6 * 8 * DPI / 72 + 30) / WIDTH_PX))
 
 
 def _subplots(traces: list[dict], layout: dict) -> list[tuple[str, str]]:
@@ -125,8 +138,13 @@ def _add_axes(fig: Any, pair: tuple[str, str], layout: dict,
     v0, v1 = layout.get(_axis_key(pair[1]), {}).get("domain", [0, 1])
     left, bottom, right, top = area
     width, height = right - left, top - bottom
+    # room for the tick labels of the y axis to the right; none where no y axis shows them
+    # (8 event frames side by side were squashed to half their width by that room)
+    labelled = any(axis.get("visible") is not False and axis.get("showticklabels") is not False
+                   for key, axis in layout.items()
+                   if re.fullmatch(r"yaxis\d*", key) and isinstance(axis, dict))
     ax = fig.add_axes((left + x0 * width, bottom + v0 * height + (0.04 if v0 > 0 else 0),
-                       (y0 - x0) * width - (0.05 if y0 < 1 else 0),
+                       (y0 - x0) * width - (0.05 if y0 < 1 and labelled else 0),
                        (v1 - v0) * height - (0.04 if v0 > 0 else 0)))
     ax.grid(True, color="#e5e5e5", linewidth=0.8)
     ax.set_axisbelow(True)
@@ -177,9 +195,13 @@ def _scatter(ax: Any, trace: dict, color: str, categories: dict, pair: tuple[str
                    marker=mark, label=label, alpha=alpha, linewidths=0.5)
     if "text" in mode and trace.get("text") is not None:
         texts = trace["text"] if isinstance(trace["text"], list) else [trace["text"]] * len(x)
+        # above the marker (or below, as plotly's textposition says), clear of its edge
+        radius = 0.375 * float(np.max(_values(size))) if "markers" in mode else 0.0
+        below = str(trace.get("textposition", "top center")).startswith("bottom")
         for xi, yi, t in zip(x, y, texts, strict=False):
-            ax.annotate(_text(str(t)), (xi, yi), fontsize=7, ha="center", va="bottom",
-                        xytext=(0, 3), textcoords="offset points")
+            ax.annotate(_text(str(t)), (xi, yi), fontsize=7, ha="center",
+                        va="top" if below else "bottom", textcoords="offset points",
+                        xytext=(0, -(radius + 2) if below else radius + 2))
     return x, y
 
 
