@@ -16,6 +16,9 @@ version); otherwise what is wrong and a hint — never a bare False.
     check_rewrite(fn)             fn(model) -> the same function, written so it converts (06)
     check_prediction(name, fn)    fn() -> the number predicted before running the experiment
 
+A prediction's common wrong answers (`Prediction.wrong`, such as 8 here) get a sentence of
+their own on what they overlooked, before the hint.
+
 `make_student(src, dst)` writes the student version of an instructor notebook with nbgrader's
 preprocessors; `python -m lab.exercises notebooks build/student` does every notebook with
 exercises (`make student`).
@@ -23,8 +26,8 @@ exercises (`make student`).
 Example:
     >>> check_prediction("if_spike_count", lambda: 7).status
     'solved'
-    >>> check_prediction("if_spike_count", lambda: 8)
-    ✗ you predicted 8: that is too high.
+    >>> check_prediction("if_spike_count", lambda: 12)
+    ✗ you predicted 12: that is too high.
     Hint: count the charge: how much comes in over 16 steps, and how much does each spike take away?
 """
 
