@@ -251,6 +251,20 @@ def test_marker_text_goes_where_plotly_puts_it_clear_of_the_marker():
     assert first.get_va() == "bottom" and first.xyann[1] >= 0.375 * 30
 
 
+def test_a_lines_label_stands_clear_of_the_axis_line():
+    """'BPTT, T = 8' on a reference line once started on the y axis's own line."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = go.Figure(go.Scatter(x=[1, 8], y=[94, 97]))
+    fig.add_hline(y=96.7, annotation_text="BPTT, T = 8", annotation_position="top left")
+    out = drawn(fig)
+    renderer = FigureCanvasAgg(out).get_renderer()
+    ax = out.axes[0]
+    (label,) = [t for t in ax.texts if t.get_text() == "BPTT, T = 8"]
+    box, line_y = label.get_window_extent(renderer), ax.transData.transform((1, 96.7))[1]
+    assert box.x0 > ax.get_window_extent(renderer).x0 + 1 and box.y0 > line_y
+
+
 def test_long_legend_entries_take_fewer_columns():
     short = [type("H", (), {"get_label": lambda self, i=i: f"m{i}"})() for i in range(4)]
     long = [type("H", (), {"get_label": lambda self, i=i: "SNN window readout, floor "

@@ -288,9 +288,12 @@ def _annotation(fig: Any, axes: dict, note: dict,
                  bottom + note.get("y", 0.5) * (top - bottom), text, fontsize=8.5, **align)
         return
     ax = _axes_for(axes, xref.split()[0], yref.split()[0])
-    if ax is not None:
-        ax.text(note.get("x", 0), note.get("y", 0), text, fontsize=8,
-                transform=_transform(ax, xref, yref), **align)
+    if ax is not None:  # a few points off the anchor, as plotly pads: clear of the axis line
+        pad = {"left": 3, "right": -3}.get(align["ha"], 0), {"bottom": 2, "top": -2}.get(
+            align["va"], 0)
+        ax.annotate(text, (note.get("x", 0), note.get("y", 0)), fontsize=8,
+                    xycoords=_transform(ax, xref, yref), xytext=pad,
+                    textcoords="offset points", **align)
 
 
 def _style_axis(ax: Any, which: str, axis: dict, cats: list | None) -> None:
