@@ -53,15 +53,7 @@ def main() -> int:
     shutil.rmtree(args.out, ignore_errors=True)
     args.out.mkdir(parents=True)
     figures = shots = shrunk = 0
-    scales, outside = [], []
-
-    def only_files(route):
-        if route.request.url.startswith(("file:", "data:", "about:", "blob:")):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
+    scales = []
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
         source = Path(tmp) / "source"
         source.mkdir()
@@ -70,7 +62,7 @@ def main() -> int:
         export_html(source, Path(tmp))
         browser = launcher.chromium(p)
         context = browser.new_context(viewport={"width": 1366, "height": 768})
-        context.route("**/*", only_files)
+        outside = launcher.files_only(context)
         page = context.new_page()
         for notebook in notebooks:
             page.goto((Path(tmp) / f"{notebook.stem}.html").as_uri())

@@ -89,3 +89,23 @@ def _stop(server: subprocess.Popen) -> None:
 def chromium(playwright):
     """Headless Debian Chromium driven by Playwright."""
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+
+LOCAL_SCHEMES = ("file:", "data:", "about:", "blob:")
+
+
+def files_only(context) -> list[str]:
+    """Abort every request of a browser `context` that leaves the machine (anything but a
+    local file, data or blob URL), as an offline reader's browser fails it; returns the list
+    the aborted URLs are appended to."""
+    outside: list[str] = []
+
+    def route(request_route) -> None:
+        if request_route.request.url.startswith(LOCAL_SCHEMES):
+            request_route.continue_()
+        else:
+            outside.append(request_route.request.url)
+            request_route.abort()
+
+    context.route("**/*", route)
+    return outside

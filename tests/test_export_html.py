@@ -87,17 +87,9 @@ def test_bad_source_is_refused_by_name(tmp_path, capsys):
 @browser_only
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_export_reads_offline(exported, chromium, notebook):
-    source, outside = exported / "source" / notebook.name, []
-
-    def only_files(route):
-        if route.request.url.startswith(("file:", "data:", "about:", "blob:")):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
+    source = exported / "source" / notebook.name
     context = chromium.new_context(viewport={"width": 1366, "height": 768})
-    context.route("**/*", only_files)
+    outside = launcher.files_only(context)
     page = context.new_page()
     try:
         page.goto((exported / f"{notebook.stem}.html").as_uri())
@@ -126,3 +118,17 @@ def test_export_reads_offline(exported, chromium, notebook):
     assert typeset > 0 or not has_math, "no formula was typeset"
     assert images, "the notebook stores no figure"
     assert [cell for cell, shown in images if shown == 0] == [], "figure cells showing no image"
+
+
+@browser_only
+def test_the_offline_browser_aborts_and_records_what_would_leave_the_machine(chromium, tmp_path):
+    page_file = tmp_path / "p.html"
+    page_file.write_text('<img src="http://example.invalid/a.png"><img src="b.png">',
+                         encoding="utf-8")
+    context = chromium.new_context()
+    outside = launcher.files_only(context)
+    try:
+        context.new_page().goto(page_file.as_uri(), wait_until="load")
+    finally:
+        context.close()
+    assert outside == ["http://example.invalid/a.png"]  # the local b.png went through
