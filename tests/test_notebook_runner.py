@@ -1,7 +1,6 @@
 """The headless notebook runner polls in slices, so a missed wake-up costs at most a slice."""
 
 import asyncio
-import time
 from queue import Empty
 
 from jupyter_client.channels import AsyncZMQSocketChannel
@@ -22,9 +21,8 @@ def test_get_msg_polls_in_slices_and_still_honours_the_timeout(monkeypatch):
     monkeypatch.setattr(AsyncZMQSocketChannel, "get_msg", whole)
     notebooks.sliced_polling()
     channel = object.__new__(AsyncZMQSocketChannel)
-    start = time.monotonic()
     assert asyncio.run(AsyncZMQSocketChannel.get_msg(channel, timeout=30)) == {"msg": "reply"}
-    assert calls == [notebooks.SLICE_S] * 3 and time.monotonic() - start < 5
+    assert calls == [notebooks.SLICE_S] * 3  # three slices, never one wait of 30 s
     calls.clear()
     try:
         asyncio.run(AsyncZMQSocketChannel.get_msg(channel, timeout=0.2))

@@ -102,8 +102,8 @@ def single_neuron_figure(skew: float = 0.0, excitatory: int = 6, inhibitory: int
                                             "color": COLORS["orange"]})
     verdict = "honest" if n["spikes"] == n["ideal"] else "misrepresented"
     fig.update_layout(
-        title=f"{n['spikes']} spikes, even arrival gives {n['ideal']} — v[T] = "
-              f"{n['residual']:.2f}·θ ({verdict})",
+        title=f"{n['spikes']} spike{'s' * (n['spikes'] != 1)}, even arrival gives "
+              f"{n['ideal']} — v[T] = {n['residual']:.2f}·θ ({verdict})",
         xaxis_title="timestep t", yaxis_title="membrane potential / input", height=360,
         barmode="relative", margin={"t": 50, "b": 40, "l": 50, "r": 10},
         legend={"orientation": "h", "y": -0.2})
