@@ -201,13 +201,26 @@ def test_spec_file_means_the_same_as_the_flags(tmp_path, capsys):
     (["bptt", "--scheduler", "tcp://127.0.0.1:1"],
      f"no Dask scheduler answered at tcp://127.0.0.1:1 within {CONNECT_TIMEOUT_S} s"),
 ])
-def test_bad_input_exits_2_with_one_line_and_stores_nothing(tmp_path, capsys, args, named):
+def test_bad_input_exits_2_with_one_line_and_stores_nothing(tmp_path, capsys, monkeypatch,
+                                                            args, named):
+    from lab.sweep import cluster
+
+    # early, by construction rather than by a clock: bad input is refused before any cluster
+    # starts, and an unreachable scheduler is given a bounded wait
+    connects, waits = [], []
+    real_connect, real_client = cluster.connect, cluster.Client
+    monkeypatch.setattr(cluster, "connect", lambda *a, **k: connects.append(a) or real_connect(
+        *a, **k))
+    monkeypatch.setattr(cluster, "Client", lambda *a, **k: waits.append(k.get("timeout")) or
+                        real_client(*a, **k))
     db = tmp_path / "r.sqlite"
-    started = time.time()
     assert main(["sweep", *args, "--grid", "epochs=1", "--quiet", "--results", str(db)]
                 if "epochs" not in " ".join(args) else
                 ["sweep", *args, "--quiet", "--results", str(db)]) == 2
-    assert time.time() - started < 10
+    if "--scheduler" in args:
+        assert len(connects) == 1 and waits == [CONNECT_TIMEOUT_S]
+    else:
+        assert connects == [] and waits == []
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and named in err[0], err
     if db.exists():
