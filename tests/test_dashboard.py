@@ -682,7 +682,7 @@ def test_a_drawn_card_reads_a_history_that_grows_meanwhile(fake, store, engine, 
         draws += 1
     card.update()
     assert job.status == "finished" and draws >= 1
-    assert engine_module.MAX_HISTORY == cap and job._thinned >= 1  # the history was thinned
+    assert job._thinned >= 1  # the history was thinned while the card drew it
     for trend in card._trends:
         assert len(trend.data["x"]) == len(trend.data["y"]) <= cap
 
