@@ -55,20 +55,26 @@ def execute(name: str, config: Any, store: ResultsStore, progress: Progress | No
         check_data(config)
         budget.check(name, config)  # before the row and any tensor: one line naming the fields
     fields = cfg.as_dict(config)
-    run_id = store.start(name, getattr(config, "dataset", "-"), getattr(config, "seed", 0),
-                         fields, __version__, sweep_id=sweep_id)
+    run_id = None
     try:
+        with signals.deferred():  # Ctrl-C waits for the row, then ends it `cancelled` below
+            run_id = store.start(name, getattr(config, "dataset", "-"),
+                                 getattr(config, "seed", 0), fields, __version__,
+                                 sweep_id=sweep_id)
         # beats while it computes here, so readers on other machines see it alive (a sweep's
         # client passes a result already back: nothing to wait for)
         with store.heartbeat(run_id) if compute is None else contextlib.nullcontext():
             result = (compute or _here)(name, config, progress)
     except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (`signals.Terminated`)
-        store.fail(run_id, signals.reason(stop), status="cancelled")
+        if run_id is not None:
+            store.fail(run_id, signals.reason(stop), status="cancelled")
         raise
     except RunCancelled as err:
         store.fail(run_id, CANCELLED, status="cancelled")
         raise RunFailed(run_id, "cancelled", f"run {run_id} was {CANCELLED}") from err
     except Exception as err:
+        if run_id is None:  # the row could not be made: nothing to mark
+            raise
         if compute is None and isinstance(err, cfg.ConfigError):  # a data file refused while
             store.discard(run_id)  # loading, before any training: no run took place, no row
             raise
@@ -76,6 +82,13 @@ def execute(name: str, config: Any, store: ResultsStore, progress: Progress | No
         store.fail(run_id, last)
         raise RunFailed(run_id, "failed", f"run {run_id} failed: {last}; stored as failed in "
                         f"{store.path}") from err
+    with signals.deferred():  # the result is back: Ctrl-C now waits until it is stored
+        return _keep(name, config, store, run_id, result)
+
+
+def _keep(name: str, config: Any, store: ResultsStore, run_id: int,
+          result: dict[str, Any]) -> int:
+    """Steps 4-6 of `execute`: store a computed result (failed if it is not finite)."""
     if "machine" in result:  # computed on a sweep's worker: its machine and start time
         store.ran(run_id, result["machine"], result["started_at"])
     when = {"finished_at": result["finished_at"]} if "finished_at" in result else {}

@@ -173,6 +173,52 @@ def test_a_terminated_run_is_stored_cancelled_by_sigterm(tmp_path, monkeypatch):
     assert signals.exit_code(KeyboardInterrupt()) == 130
 
 
+def test_deferred_holds_ctrl_c_until_the_block_ends():
+    before = signal.getsignal(signal.SIGINT)
+    finished = []
+    with pytest.raises(KeyboardInterrupt):
+        with signals.deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            finished.append("the block")
+    assert finished == ["the block"]
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def _ctrl_c_inside(store: ResultsStore, write: str, monkeypatch) -> None:
+    """Ctrl-C arrives in the middle of `store.<write>`, before its row is written."""
+    real = getattr(store, write)
+
+    def interrupted(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store, write, interrupted)
+
+
+RESULT = {"metrics": {"accuracy": 50.0}, "curves": {}, "timings": {}}
+
+
+def test_ctrl_c_while_a_result_is_stored_waits_for_the_whole_row(tmp_path, monkeypatch):
+    store = ResultsStore(tmp_path / "r.sqlite")
+    _ctrl_c_inside(store, "finish", monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        registry.execute("bptt", bptt.Config(epochs=1, timesteps=2), store,
+                         compute=lambda *_: dict(RESULT))
+    (run,) = store.runs()
+    assert (run.status, run.metrics) == ("finished", {"accuracy": 50.0})
+
+
+def test_ctrl_c_while_a_row_is_inserted_ends_it_cancelled_not_running(tmp_path, monkeypatch):
+    store = ResultsStore(tmp_path / "r.sqlite")
+    _ctrl_c_inside(store, "start", monkeypatch)
+    computed = []
+    with pytest.raises(KeyboardInterrupt):
+        registry.execute("bptt", bptt.Config(epochs=1, timesteps=2), store,
+                         compute=lambda *_: computed.append(1) or dict(RESULT))
+    (run,) = store.runs()
+    assert (run.status, run.error, computed) == ("cancelled", "cancelled by the user", [])
+
+
 def _running_row(store: ResultsStore, **columns) -> int:
     run_id = store.start("bptt", "digits", 0, {}, "test")
     sets = ", ".join(f"{k}=?" for k in columns)

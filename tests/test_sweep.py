@@ -152,6 +152,26 @@ class Returned:
         return self._error
 
 
+def test_ctrl_c_while_a_sweep_stores_a_run_leaves_no_row_half_written(client, tmp_path,
+                                                                        monkeypatch):
+    store = ResultsStore(tmp_path / "r.sqlite")
+    real, calls = store.finish, []
+
+    def ctrl_c_in_the_first(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            os.kill(os.getpid(), signal.SIGINT)  # arrives while the first result is stored
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store, "finish", ctrl_c_in_the_first)
+    with pytest.raises(sweep_runs.Cancelled):
+        sweep_runs.run(make("bptt", TINY, seeds=3), store, client, progress=False)
+    statuses = sorted(r.status for r in store.runs())
+    assert len(statuses) == 3 and statuses[-1] == "finished"
+    assert set(statuses) <= {"finished", "cancelled"}  # none `running`, none `interrupted`
+    assert store.sweeps()[0].status == "cancelled"
+
+
 def test_diverged_and_raising_runs_are_stored_failed(tmp_path):
     spec = make("bptt", TINY, seeds=2)
     store = ResultsStore(tmp_path / "r.sqlite")

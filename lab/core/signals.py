@@ -5,6 +5,8 @@ a run or a sweep as `cancelled` already catches it. `sigterm_as_interrupt` makes
 `Terminated`, a KeyboardInterrupt, at the same place, so a terminated run ends `cancelled` as an
 interrupted one does; the process then exits with code 143 (128 + 15, what a shell reports for
 SIGTERM) where Ctrl-C gives 130 (128 + 2), so a scheduler still tells the two apart.
+`deferred` holds both signals while a row is being written, so a stop never leaves one half
+written (it would read `interrupted` for ever).
 """
 
 from __future__ import annotations
@@ -50,3 +52,31 @@ def sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """Within the block, Ctrl-C and SIGTERM wait: the block runs to its end, then the first
+    signal that arrived is delivered again to the handler it would have met (Ctrl-C raises
+    KeyboardInterrupt there, SIGTERM `Terminated` inside `sigterm_as_interrupt`). For short
+    writes that must not be cut in half; blocks nest. Main thread only (elsewhere: no change).
+
+    >>> with deferred():
+    ...     pass
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    arrived: list[int] = []
+
+    def hold(signum: int, frame: object) -> None:
+        arrived.append(signum)
+
+    previous = {s: signal.signal(s, hold) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if arrived:
+            signal.raise_signal(arrived[0])  # its handler runs before this returns

@@ -108,9 +108,10 @@ class Running:
             try:
                 for future in as_completed(list(self.futures)):
                     config = self.futures[future]
-                    run_id = _store(future, config, spec, store, outcome)
-                    with self._lock:
-                        del self.futures[future]  # after its row: Ctrl-C then finds it stored
+                    with signals.deferred():  # Ctrl-C waits for the whole row (not half one)
+                        run_id = _store(future, config, spec, store, outcome)
+                        with self._lock:
+                            del self.futures[future]  # after its row: Ctrl-C finds it stored
                     if on_done:
                         on_done(run_id, config)
                     bar.update()
