@@ -680,6 +680,7 @@ def test_a_drawn_card_reads_a_history_that_grows_meanwhile(fake, store, engine, 
     while job.active:
         card.update()
         draws += 1
+        time.sleep(0.01)  # as the page's poll: leaves the GIL to the run and Dask's loop
     card.update()
     assert job.status == "finished" and draws >= 1
     assert job._thinned >= 1  # the history was thinned while the card drew it
