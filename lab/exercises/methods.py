@@ -364,10 +364,11 @@ REWRITE_MISTAKES = {
 }
 
 
-def _rewrite_variant(model: ScaledResidual, x: Tensor, mistake: str = "") -> Tensor:
-    """ScaledResidual's output with the 1/2 folded into fc2, or with one classic mistake."""
+def _rewrite_variant(model: ScaledResidual, x: Tensor, mistake: str) -> Tensor:
+    """ScaledResidual's output with fc2 rewritten with one classic mistake: its weight and
+    bias scaled by these factors instead of both by 1/2."""
     weight, bias = {"no_scale": (1.0, 1.0), "weight_only": (0.5, 1.0),
-                    "doubled": (2.0, 2.0)}.get(mistake, (0.5, 0.5))
+                    "doubled": (2.0, 2.0)}[mistake]
     h = torch.relu(model.fc1(torch.flatten(x, 1)))
     branch = h @ (weight * model.fc2.weight).T + bias * model.fc2.bias
     return model.out(torch.relu(h + branch))
